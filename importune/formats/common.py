@@ -1,0 +1,113 @@
+"""What every format reads from a composed letter: its lines, its paragraphs, its direction.
+
+A :class:`~importune.compose.Letter` holds text as a template wrote it. The formats
+agree on how that text is cut up, so that the same letter reads the same in a
+.txt file, an e-mail and a printed page:
+
+- line ends are ``\\n`` whatever the template or a spreadsheet used (``\\r\\n``,
+  ``\\r``, U+2028...), and a single-line field (the subject, the date) never
+  carries one;
+- the body is paragraphs separated by blank lines, each paragraph its lines as
+  written (a template's line break is a line break on paper too);
+- the body's last line is the signer's name: the printed layouts leave the space
+  for the handwritten signature above it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from importune.compose import Letter
+
+RTL_LANGUAGES = frozenset({"ar", "fa", "he", "iw", "ur", "ps", "sd", "ug", "yi", "ckb", "dv"})
+"""Languages written right to left: Arabic, Persian, Hebrew, Urdu, Pashto, Sindhi, Uyghur,
+Yiddish, Central Kurdish, Dhivehi."""
+
+_LINE_ENDS = re.compile(r"\r\n|[\r\n\v\f\x1c-\x1e\x85\u2028\u2029]")
+_BLANK_LINE = re.compile(r"\n[ \t]*\n\s*")
+
+
+def direction(language: str) -> str:
+    """``"rtl"`` for a language written right to left, else ``"ltr"``."""
+    return "rtl" if language.split("-")[0].lower() in RTL_LANGUAGES else "ltr"
+
+
+def normalise_lines(text: str) -> str:
+    """Every kind of line end made ``\\n``."""
+    return _LINE_ENDS.sub("\n", text)
+
+
+def one_line(text: str | None) -> str:
+    """A field that must stay on one line (a subject, a name in a header): breaks become spaces."""
+    return " ".join(normalise_lines(text or "").split("\n")).strip()
+
+
+def lines(items: Iterable[str | None]) -> list[str]:
+    """Address lines as lines: an item holding a line break becomes two, empty ones go."""
+    result = []
+    for item in items:
+        for line in normalise_lines(item or "").split("\n"):
+            if line.strip():
+                result.append(line.strip())
+    return result
+
+
+def paragraphs(body: str) -> list[list[str]]:
+    """The body as paragraphs (split at blank lines), each a list of its lines."""
+    text = normalise_lines(body).strip("\n")
+    blocks = _BLANK_LINE.split(text) if text.strip() else []
+    return [[line.rstrip() for line in block.split("\n")] for block in blocks if block.strip()]
+
+
+def body_and_signature(body: str) -> tuple[list[list[str]], str]:
+    """The paragraphs above the signature and the signature line (the body's last line).
+
+    ``Yours sincerely,\\n\\nAnna`` and ``Yours sincerely,\\nAnna`` both give the closing
+    as the last paragraph and ``Anna`` as the signature.
+    """
+    blocks = paragraphs(body)
+    if not blocks:
+        return [], ""
+    signature = blocks[-1].pop()
+    if not blocks[-1]:
+        blocks.pop()
+    return blocks, signature
+
+
+def noon_utc(day: dt.date) -> dt.datetime:
+    """The moment a letter is dated: noon UTC is the same calendar day from UTC-11 to UTC+11.
+
+    Every date a format writes (an e-mail's Date, a PDF's creation date) comes from
+    the letter's date, never from the clock, so the same letter makes the same bytes.
+    """
+    return dt.datetime(day.year, day.month, day.day, 12, tzinfo=dt.UTC)
+
+
+def slug_of(record: dict[str, Any] | None, default: str = "") -> str:
+    """A record's slug for messages and identities (its name when it has no slug)."""
+    if not record:
+        return default
+    return str(record.get("slug") or record.get("name") or default)
+
+
+def layout_data(letter: Letter) -> dict[str, Any]:
+    """The letter as plain data for a page layout (layout.html.j2 and layout.typ).
+
+    Only strings and lists of strings: a layout shows them as text and never
+    interprets them, so nothing a name contains can act as markup.
+    """
+    body, signature = body_and_signature(letter.body)
+    return {
+        "language": letter.language,
+        "dir": direction(letter.language),
+        "sender": lines(letter.sender_lines),
+        "recipient": lines(letter.recipient_lines),
+        "date": one_line(letter.date_text),
+        "subject": one_line(letter.subject),
+        "body": body,
+        "signature": signature,
+    }

@@ -1,0 +1,256 @@
+"""The letter as a printed page: laid out by Typst from ``letters/layout.typ``.
+
+The letter goes to Typst as data (JSON in ``sys.inputs``), never spliced into Typst
+markup, so a name with ``#``, ``$``, ``*``, ``_``, ``@`` or ``<`` prints as written.
+The layout takes a list of letters and starts each on a new page, so ``print``
+lays out a member's whole pile in one compile (:meth:`PdfLayout.render_many`).
+
+One :class:`PdfLayout` holds one ``typst.Compiler`` for a whole run: fonts are
+read and the layout is parsed once, then each letter is a fresh compile of the
+same document with new inputs (hundreds of letters a second).
+
+Fonts are files, never the machine's own: the Noto fonts shipped in
+``importune/fonts/`` (Latin, Greek, Cyrillic, Vietnamese, Arabic script, Hebrew,
+Armenian, Georgian, Thai, Devanagari), then the folders in ``$IMPORTUNE_FONTS``,
+then ``letters/fonts/``. Typst's own embedded fonts and the system's are left out,
+so a letter prints the same on every machine and :class:`FontCoverage` knows
+exactly which characters can be printed: a letter holding a script that no font
+has is refused before anything is written, rather than printed with empty boxes.
+
+Same letter, same bytes: the PDF's dates come from the letter's date, not the clock.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import unicodedata
+from collections.abc import Iterable, Sequence
+from functools import cache
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import typst
+from fontTools import unicodedata as font_unicodedata
+from fontTools.ttLib import TTCollection, TTFont, TTLibError
+
+from importune.errors import ImportuneError, NotFound
+from importune.formats.common import layout_data, noon_utc, one_line, slug_of
+from importune.workspace import default_letters
+
+if TYPE_CHECKING:
+    from importune.compose import Letter
+
+LAYOUT = "layout.typ"
+FONTS_ENV = "IMPORTUNE_FONTS"
+FONT_SUFFIXES = frozenset({".ttf", ".otf", ".ttc", ".otc"})
+SHIPPED_FONTS = Path(__file__).resolve().parent.parent / "fonts"
+
+MAIN_FONT = "Noto Serif"
+"""Latin, Greek and Cyrillic are set in it; other scripts in the next font that has them."""
+
+# Characters that need no glyph: Typst hides them or acts on them (line ends, joiners,
+# direction marks, soft hyphens, variation selectors).
+_INVISIBLE_CATEGORIES = frozenset({"Cc", "Cf", "Zl", "Zp"})
+_VARIATION_SELECTORS = (range(0xFE00, 0xFE10), range(0xE0100, 0xE01F0))
+
+# Where a Typst diagnostic points: "┌─ layout.typ:12:5".
+_PLACE = re.compile(r"┌─ (?P<file>\S+):(?P<line>\d+):(?P<column>\d+)")
+
+
+def font_dirs(letters_dir: Path) -> list[Path]:
+    """The font folders, in order: importune's own, ``$IMPORTUNE_FONTS`` (folders separated
+    like PATH), then the letters folder's ``fonts/`` when there is one."""
+    folders = [SHIPPED_FONTS]
+    for entry in os.environ.get(FONTS_ENV, "").split(os.pathsep):
+        if entry.strip():
+            folder = Path(entry.strip()).expanduser()
+            if not folder.is_dir():
+                raise NotFound(f"{FONTS_ENV} names {str(folder)!r}, which is not a folder")
+            folders.append(folder)
+    own = Path(letters_dir) / "fonts"
+    if own.is_dir():
+        folders.append(own)
+    return folders
+
+
+def font_files(folders: Iterable[Path]) -> list[Path]:
+    """Every font file in the folders and their subfolders, as Typst finds them."""
+    found = []
+    for folder in folders:
+        for path in sorted(Path(folder).rglob("*")):
+            if path.suffix.lower() in FONT_SUFFIXES and path.is_file():
+                found.append(path)
+    return found
+
+
+@cache
+def _codepoints(path: Path, size: int, mtime_ns: int) -> frozenset[int]:
+    """The characters a font file has glyphs for (every font of a collection).
+
+    Cached by path, size and time, so a run reads each font's cmap once. A file that
+    is not a readable font counts for nothing, as Typst skips it too.
+    """
+    del size, mtime_ns  # part of the cache key only
+    try:
+        if path.suffix.lower() in {".ttc", ".otc"}:
+            fonts = list(TTCollection(str(path), lazy=True).fonts)
+        else:
+            fonts = [TTFont(str(path), lazy=True)]
+        covered: set[int] = set()
+        for font in fonts:
+            cmap = font.getBestCmap() or {}
+            covered.update(cmap)
+        return frozenset(covered)
+    except (TTLibError, OSError, KeyError, ValueError, AssertionError, IndexError):
+        return frozenset()
+
+
+def _needs_glyph(char: str) -> bool:
+    code = ord(char)
+    if any(code in block for block in _VARIATION_SELECTORS):
+        return False
+    return unicodedata.category(char) not in _INVISIBLE_CATEGORIES
+
+
+def _what(chars: set[str]) -> str:
+    """``Ethiopic script``, ``Han and Ethiopic scripts``, ``the character '☭' (U+262D)``."""
+    scripts: dict[str, None] = {}
+    loose: list[str] = []
+    for char in sorted(chars):
+        code = font_unicodedata.script(char)
+        if code in {"Zyyy", "Zinh", "Zzzz"}:  # common, inherited, unknown: name the character
+            loose.append(char)
+        else:
+            scripts.setdefault(font_unicodedata.script_name(code, default=code))
+    parts = []
+    if scripts:
+        names = list(scripts)
+        noun = "script" if len(names) == 1 else "scripts"
+        parts.append(f"{_and(names)} {noun}")
+    if loose:
+        shown = [f"{char!r} (U+{ord(char):04X})" for char in loose[:3]]
+        more = f" and {len(loose) - 3} more" if len(loose) > 3 else ""
+        noun = "character" if len(loose) == 1 else "characters"
+        parts.append(f"the {noun} {', '.join(shown)}{more}")
+    return " and ".join(parts)
+
+
+def _and(items: list[str]) -> str:
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
+
+
+class FontCoverage:
+    """What the fonts in a set of folders can print, read from their cmaps."""
+
+    def __init__(self, folders: Sequence[Path]) -> None:
+        self.folders = list(folders)
+        covered: set[int] = set()
+        for path in font_files(self.folders):
+            stat = path.stat()
+            covered |= _codepoints(path, stat.st_size, stat.st_mtime_ns)
+        self.codepoints = frozenset(covered)
+
+    def missing(self, texts: Iterable[str]) -> set[str]:
+        """The characters of ``texts`` that no font has (and that need a glyph)."""
+        chars = set().union(*(set(text) for text in texts))
+        return {char for char in chars if ord(char) not in self.codepoints and _needs_glyph(char)}
+
+
+def _texts(data: dict[str, Any]) -> list[str]:
+    """Every string a letter puts on the page."""
+    texts = [data["date"], data["subject"], data["signature"], *data["sender"]]
+    texts += data["recipient"]
+    for paragraph in data["body"]:
+        texts += paragraph
+    return texts
+
+
+def _font_order(fonts: typst.Fonts) -> list[str]:
+    """Font families in the order a letter tries them: Noto Serif for Latin, Greek and
+    Cyrillic, then the user's fonts (so that a font put in ``letters/fonts/`` is the one
+    used for the scripts it has), then the other fonts importune ships."""
+    shipped, user = set(), set()
+    for info in fonts.fonts():
+        path = Path(info.path) if info.path else None
+        ours = path is not None and path.resolve().is_relative_to(SHIPPED_FONTS)
+        (shipped if ours else user).add(info.family)
+    return list(dict.fromkeys([MAIN_FONT, *sorted(user), *sorted(shipped)]))
+
+
+class PdfLayout:
+    """``layout.typ`` with its fonts, compiled by one Typst compiler for a whole run."""
+
+    def __init__(self, letters_dir: Path) -> None:
+        self.letters_dir = Path(letters_dir)
+        path = self.letters_dir / LAYOUT
+        if not path.is_file():
+            path = default_letters() / LAYOUT
+            if not path.is_file():  # pragma: no cover - the default ships with importune
+                raise NotFound(f"{self.letters_dir / LAYOUT} not found (nor importune's default)")
+        self.path = path
+        self.folders = font_dirs(self.letters_dir)
+        self.coverage = FontCoverage(self.folders)
+        fonts = typst.Fonts(
+            include_system_fonts=False,
+            include_embedded_fonts=False,
+            font_paths=[str(folder) for folder in self.folders],
+        )
+        self.fonts = _font_order(fonts)
+        self.compiler = typst.Compiler(str(path), root=str(path.parent), font_paths=fonts)
+
+    def data(self, letter: Letter) -> dict[str, Any]:
+        """The letter as the layout reads it, with the font families to try in order."""
+        return {**layout_data(letter), "fonts": self.fonts}
+
+    def check(self, letter: Letter) -> None:
+        """Refuse a letter holding characters that no font can print, naming their script."""
+        self._check(letter, self.data(letter))
+
+    def _check(self, letter: Letter, data: dict[str, Any]) -> None:
+        missing = self.coverage.missing(_texts(data))
+        if missing:
+            raise ImportuneError(
+                f"letter to {slug_of(letter.official)!r} for {slug_of(letter.case)!r} uses "
+                f"{_what(missing)}, which no font covers: put a font (.ttf/.otf) that has it "
+                f"in {self.letters_dir / 'fonts'}/ or set {FONTS_ENV}"
+            )
+
+    def render(self, letter: Letter) -> bytes:
+        """One letter as a PDF."""
+        return self.render_many([letter])
+
+    def render_many(self, letters: Sequence[Letter]) -> bytes:
+        """Letters as one PDF, each from a new page; all are checked before any is laid out."""
+        if not letters:
+            raise ImportuneError("no letters to lay out")
+        items = []
+        for letter in letters:
+            data = self.data(letter)
+            self._check(letter, data)
+            items.append(data)
+        title = one_line(letters[0].subject) if len(letters) == 1 else f"{len(letters)} letters"
+        inputs = {"letters": json.dumps({"title": title, "letters": items}, ensure_ascii=False)}
+        try:
+            pdf = self.compiler.compile(
+                format="pdf",
+                sys_inputs=inputs,
+                timestamp=noon_utc(max(letter.date for letter in letters)),
+            )
+        except typst.TypstError as error:
+            raise ImportuneError(_typst_message(self.path, error)) from None
+        assert isinstance(pdf, bytes)
+        return pdf
+
+
+def _typst_message(layout: Path, error: typst.TypstError) -> str:
+    """Typst's error as one line: the file and line it names, the message and its hints."""
+    message = " ".join(str(getattr(error, "message", "") or error).split())
+    hints = [" ".join(str(hint).split()) for hint in getattr(error, "hints", None) or []]
+    where = str(layout)
+    place = _PLACE.search(str(getattr(error, "diagnostic", "") or ""))
+    if place:
+        file = place["file"]
+        where = f"{layout if Path(file).name == layout.name else file}, line {place['line']}"
+    return f"{where}: " + "; ".join([message, *hints])
