@@ -1,0 +1,69 @@
+"""The ``importune`` command line: a thin Typer layer over the plain-Python core.
+
+Commands parse their options, call the core and print. Heavy libraries (Jinja2,
+Typst, sqlite-utils, babel) are imported inside the commands that need them, so
+``importune --version`` and ``--help`` start fast.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from importune import __version__
+from importune.cli import records, workspace
+from importune.cli._common import RefusingGroup, Settings
+
+app = typer.Typer(
+    name="importune",
+    cls=RefusingGroup,
+    no_args_is_help=True,
+    context_settings={"help_option_names": ["-h", "--help"]},
+    help="Letters of concern for prisoners of conscience, from one SQLite workspace.",
+    pretty_exceptions_enable=False,
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"importune {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def root(
+    ctx: typer.Context,
+    db: Annotated[
+        Path | None,
+        typer.Option(
+            envvar="IMPORTUNE_DB", help="The workspace database [default: ./importune.db]."
+        ),
+    ] = None,
+    letters: Annotated[
+        Path | None,
+        typer.Option(envvar="IMPORTUNE_LETTERS", help="The templates folder [default: ./letters]."),
+    ] = None,
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Show the version.")
+    ] = False,
+) -> None:
+    """Letters of concern for prisoners of conscience, from one SQLite workspace."""
+    ctx.obj = Settings(db=db, letters=letters)
+
+
+app.command("init")(workspace.init)
+app.command("import")(workspace.import_)
+app.command("export")(workspace.export)
+app.add_typer(workspace.group_app, name="group")
+app.add_typer(records.case_app, name="case")
+app.add_typer(records.official_app, name="official")
+app.add_typer(records.appeal_app, name="appeal")
+app.add_typer(records.member_app, name="member")
+app.add_typer(workspace.db_app, name="db")
+
+
+def main() -> None:
+    """The console script's entry point."""
+    app(prog_name="importune")

@@ -1,0 +1,158 @@
+"""What every command shares: the workspace it opens, refusals as one line, output.
+
+This is the only layer that prints or exits. The core raises
+:class:`~importune.errors.ImportuneError`; :class:`RefusingGroup` catches it once,
+prints its one line to stderr and exits 1 (Typer 0.26+ would print a traceback
+for a ``click.ClickException``).
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import sys
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+from typer.core import TyperGroup
+
+from importune.errors import ImportuneError
+
+if TYPE_CHECKING:
+    from importune.store import Store
+
+
+def refuse(message: str) -> None:
+    """Print one line to stderr, no markup, no traceback."""
+    sys.stderr.write(f"importune: {message}\n")
+
+
+class RefusingGroup(TyperGroup):
+    """The root command group: turns the core's refusals into exit status 1."""
+
+    def invoke(self, ctx: typer.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except ImportuneError as error:
+            refuse(str(error))
+            raise typer.Exit(1) from None
+        except sqlite3.OperationalError as error:
+            text = str(error)
+            if "locked" in text or "busy" in text:
+                text = "the workspace is busy (another importune is writing); try again"
+            refuse(text)
+            raise typer.Exit(1) from None
+        except OSError as error:
+            where = f"{error.filename}: " if error.filename else ""
+            refuse(f"{where}{error.strerror or error}")
+            raise typer.Exit(1) from None
+
+
+@dataclass
+class Settings:
+    """The root options, handed to every command through ``ctx.obj``."""
+
+    db: Path | None = None
+    letters: Path | None = None
+
+    @property
+    def db_path(self) -> Path:
+        from importune.workspace import db_path
+
+        return db_path(self.db)
+
+    @property
+    def letters_path(self) -> Path:
+        from importune.workspace import letters_path
+
+        return letters_path(self.letters, self.db_path)
+
+
+def settings(ctx: typer.Context) -> Settings:
+    root = ctx.find_root()
+    if not isinstance(root.obj, Settings):
+        root.obj = Settings()
+    return root.obj
+
+
+@contextmanager
+def workspace(ctx: typer.Context) -> Iterator[Store]:
+    """Open (and migrate) the workspace's database for one command."""
+    from importune.store import open_store
+
+    store = open_store(settings(ctx).db_path)
+    try:
+        yield store
+    finally:
+        store.close()
+
+
+JsonFlag = Annotated[bool, typer.Option("--json", help="Print JSON only, on stdout.")]
+
+
+def print_json(data: Any) -> None:
+    sys.stdout.write(json.dumps(data, ensure_ascii=False, indent=2, default=str) + "\n")
+
+
+def say(message: str) -> None:
+    """A line for the person at the terminal: what was done, and what to do next."""
+    from rich.console import Console
+
+    Console(highlight=False).print(message)
+
+
+def table(
+    rows: Iterable[dict[str, Any]],
+    columns: Sequence[str],
+    *,
+    title: str | None = None,
+    empty: str = "nothing yet",
+) -> None:
+    """A rich table of records on the terminal; ``empty`` when there are none."""
+    from rich.console import Console
+    from rich.table import Table
+
+    rows = list(rows)
+    console = Console(highlight=False)
+    if not rows:
+        console.print(empty)
+        return
+    grid = Table(title=title, title_justify="left")
+    for column in columns:
+        grid.add_column(column, overflow="fold")
+    for row in rows:
+        grid.add_row(*[_cell(row.get(column)) for column in columns])
+    console.print(grid)
+
+
+def details(record: dict[str, Any], fields: Sequence[str]) -> None:
+    """One record, a field a line, as ``case show`` prints it."""
+    from rich.console import Console
+    from rich.table import Table
+
+    grid = Table.grid(padding=(0, 2))
+    grid.add_column(style="bold")
+    grid.add_column(overflow="fold")
+    for field in fields:
+        if record.get(field) not in (None, ""):
+            grid.add_row(field, _cell(record[field]))
+    Console(highlight=False).print(grid)
+
+
+def _cell(value: Any) -> str:
+    from rich.markup import escape
+
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    return escape(str(value))
+
+
+def options(**values: Any) -> dict[str, Any]:
+    """The options a person actually gave, as a record's raw fields."""
+    return {key: value for key, value in values.items() if value is not None}

@@ -1,0 +1,436 @@
+"""``case``, ``official``, ``member`` and ``appeal``: keeping the campaign's records."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from importune.cli._common import (
+    JsonFlag,
+    details,
+    options,
+    print_json,
+    say,
+    table,
+    workspace,
+)
+from importune.errors import InvalidInput
+
+case_app = typer.Typer(
+    help="Prisoners of conscience: the cases the group writes for.", no_args_is_help=True
+)
+official_app = typer.Typer(help="The officials the group writes to.", no_args_is_help=True)
+member_app = typer.Typer(help="The members who sign and post the letters.", no_args_is_help=True)
+appeal_app = typer.Typer(help="Which official to write to about which case.", no_args_is_help=True)
+
+CASE_FIELDS = [
+    "id",
+    "slug",
+    "name",
+    "native_name",
+    "reference",
+    "country",
+    "location",
+    "prison",
+    "detained_on",
+    "charges",
+    "summary",
+    "sources",
+    "language",
+    "status",
+    "released_on",
+]
+OFFICIAL_FIELDS = [
+    "id",
+    "slug",
+    "name",
+    "title",
+    "organization",
+    "country",
+    "address",
+    "salutation",
+    "email",
+    "fax",
+    "language",
+]
+MEMBER_FIELDS = ["id", "slug", "name", "address", "email", "language"]
+
+Ref = Annotated[str, typer.Argument(help="Its id or slug.")]
+Country = Annotated[str | None, typer.Option(help="ISO 3166 code (UZ) or English name.")]
+Language = Annotated[str | None, typer.Option(help="ISO 639-1 code (en, ru) or English name.")]
+Slug = Annotated[str | None, typer.Option(help="The short name used in commands and file names.")]
+
+
+def _summary(summary: str | None, summary_file: Path | None) -> str | None:
+    if summary is not None and summary_file is not None:
+        raise InvalidInput("give --summary or --summary-file, not both")
+    if summary_file is None:
+        return summary
+    try:
+        return summary_file.read_text(encoding="utf-8-sig")
+    except FileNotFoundError:
+        raise InvalidInput(f"{summary_file}: no such file") from None
+    except UnicodeDecodeError:
+        raise InvalidInput(f"{summary_file}: not UTF-8") from None
+
+
+def _sources(source: list[str] | None) -> str | None:
+    return "\n".join(source) if source else None
+
+
+# -- case ----------------------------------------------------------------------------
+
+NativeName = Annotated[str | None, typer.Option(help="The name in its own script.")]
+Reference = Annotated[str | None, typer.Option(help="The group's or an Urgent Action's number.")]
+Location = Annotated[str | None, typer.Option(help="Town or region.")]
+Prison = Annotated[str | None, typer.Option(help="The place of detention.")]
+Source = Annotated[list[str] | None, typer.Option("--source", help="A URL; repeat for several.")]
+DetainedOn = Annotated[str | None, typer.Option(help="YYYY-MM-DD.")]
+Charges = Annotated[str | None, typer.Option(help="What they are charged with.")]
+Summary = Annotated[str | None, typer.Option(help="What happened, in a few sentences.")]
+SummaryFile = Annotated[Path | None, typer.Option(help="Read the summary from a UTF-8 file.")]
+
+
+@case_app.command("add")
+def case_add(
+    ctx: typer.Context,
+    name: Annotated[str, typer.Argument(help="The prisoner's name in Latin letters.")],
+    country: Annotated[str, typer.Option(help="Where they are held: ISO code or English name.")],
+    native_name: NativeName = None,
+    reference: Reference = None,
+    location: Location = None,
+    prison: Prison = None,
+    source: Source = None,
+    detained_on: DetainedOn = None,
+    charges: Charges = None,
+    summary: Summary = None,
+    summary_file: SummaryFile = None,
+    language: Language = None,
+    slug: Slug = None,
+) -> None:
+    """Add a prisoner of conscience."""
+    raw = options(
+        name=name, country=country, native_name=native_name, reference=reference,
+        location=location, prison=prison, sources=_sources(source), detained_on=detained_on,
+        charges=charges, summary=_summary(summary, summary_file), language=language, slug=slug,
+    )  # fmt: skip
+    with workspace(ctx) as store:
+        case = store.add("cases", raw)
+    say(
+        f"Added case {case['slug']} (id {case['id']}). Next: importune appeal add {case['slug']} OFFICIAL"
+    )
+
+
+@case_app.command("list")
+def case_list(
+    ctx: typer.Context,
+    status: Annotated[
+        str | None, typer.Option(help="detained, released, deceased or unknown.")
+    ] = None,
+    country: Country = None,
+    json_: JsonFlag = False,
+) -> None:
+    """List the cases."""
+    from importune import records
+
+    filters: dict[str, Any] = {"status": status}
+    if country:
+        filters["country"] = records.parse_country(country)
+    with workspace(ctx) as store:
+        rows = store.list("cases", **filters)
+    if json_:
+        print_json([_case_json(row) for row in rows])
+    else:
+        table(rows, ["id", "slug", "name", "country", "status", "detained_on", "released_on"],
+              empty="No cases. Add one: importune case add NAME --country CC")  # fmt: skip
+
+
+def _case_json(row: dict[str, Any]) -> dict[str, Any]:
+    return {field: row.get(field) for field in CASE_FIELDS}
+
+
+@case_app.command("show")
+def case_show(ctx: typer.Context, case: Ref, json_: JsonFlag = False) -> None:
+    """Show one case, its appeals and its history."""
+    with workspace(ctx) as store:
+        row = store.get("cases", case)
+        appeals = store.appeals(case=row["slug"])
+        events = store.list("events", case_id=row["id"])
+    if json_:
+        print_json({**_case_json(row), "appeals": appeals, "events": events})
+        return
+    details(row, CASE_FIELDS)
+    table(appeals, ["official", "template", "language", "until", "active"], title="Appeals",
+          empty="No appeals yet: importune appeal add " + row["slug"] + " OFFICIAL")  # fmt: skip
+    if events:
+        table(events, ["date", "kind", "note"], title="History")
+
+
+@case_app.command("edit")
+def case_edit(
+    ctx: typer.Context,
+    case: Ref,
+    name: Annotated[str | None, typer.Option(help="The prisoner's name in Latin letters.")] = None,
+    country: Country = None,
+    native_name: NativeName = None,
+    reference: Reference = None,
+    location: Location = None,
+    prison: Prison = None,
+    source: Source = None,
+    detained_on: DetainedOn = None,
+    charges: Charges = None,
+    summary: Summary = None,
+    summary_file: SummaryFile = None,
+    language: Language = None,
+    status: Annotated[
+        str | None, typer.Option(help="detained, released, deceased or unknown.")
+    ] = None,
+    released_on: Annotated[str | None, typer.Option(help="YYYY-MM-DD.")] = None,
+    slug: Slug = None,
+) -> None:
+    """Change some fields of a case; the others keep their values."""
+    raw = options(
+        name=name, country=country, native_name=native_name, reference=reference,
+        location=location, prison=prison, sources=_sources(source), detained_on=detained_on,
+        charges=charges, summary=_summary(summary, summary_file), language=language,
+        status=status, released_on=released_on, slug=slug,
+    )  # fmt: skip
+    with workspace(ctx) as store:
+        row = store.edit("cases", case, raw)
+    say(f"Updated case {row['slug']}.")
+
+
+@case_app.command("remove")
+def case_remove(ctx: typer.Context, case: Ref) -> None:
+    """Remove a case with its appeals and history (refused once letters exist)."""
+    with workspace(ctx) as store:
+        row = store.remove("cases", case)
+    say(f"Removed case {row['slug']}.")
+
+
+# -- official ------------------------------------------------------------------------
+
+Title = Annotated[str | None, typer.Option(help="e.g. Prosecutor General.")]
+Organization = Annotated[str | None, typer.Option(help="e.g. Prosecutor General's Office.")]
+Salutation = Annotated[str | None, typer.Option(help="e.g. Dear Prosecutor General.")]
+Email = Annotated[str | None, typer.Option(help="E-mail address.")]
+Fax = Annotated[str | None, typer.Option(help="Fax number.")]
+
+
+@official_app.command("add")
+def official_add(
+    ctx: typer.Context,
+    name: Annotated[str, typer.Argument(help="The official's name, or their office.")],
+    country: Annotated[str, typer.Option(help="Their country: ISO code or English name.")],
+    address: Annotated[str, typer.Option(help="Postal address; lines separated by newlines.")],
+    title: Title = None,
+    organization: Organization = None,
+    salutation: Salutation = None,
+    email: Email = None,
+    fax: Fax = None,
+    language: Language = None,
+    slug: Slug = None,
+) -> None:
+    """Add an official to write to."""
+    raw = options(
+        name=name, country=country, address=address, title=title, organization=organization,
+        salutation=salutation, email=email, fax=fax, language=language, slug=slug,
+    )  # fmt: skip
+    with workspace(ctx) as store:
+        row = store.add("officials", raw)
+    say(
+        f"Added official {row['slug']} (id {row['id']}). Next: importune appeal add CASE {row['slug']}"
+    )
+
+
+@official_app.command("list")
+def official_list(ctx: typer.Context, country: Country = None, json_: JsonFlag = False) -> None:
+    """List the officials."""
+    from importune import records
+
+    with workspace(ctx) as store:
+        rows = store.list("officials", country=records.parse_country(country) if country else None)
+    if json_:
+        print_json(rows)
+    else:
+        table(rows, ["id", "slug", "name", "title", "country", "language", "email"],
+              empty="No officials. Add one: importune official add NAME --country CC --address TEXT")  # fmt: skip
+
+
+@official_app.command("show")
+def official_show(ctx: typer.Context, official: Ref, json_: JsonFlag = False) -> None:
+    """Show one official and the cases the group writes to them about."""
+    with workspace(ctx) as store:
+        row = store.get("officials", official)
+        appeals = store.appeals(official=row["slug"])
+    if json_:
+        print_json({**row, "appeals": appeals})
+        return
+    details(row, OFFICIAL_FIELDS)
+    table(appeals, ["case", "template", "language", "until", "active"], title="Appeals",
+          empty="No appeals to this official yet.")  # fmt: skip
+
+
+@official_app.command("edit")
+def official_edit(
+    ctx: typer.Context,
+    official: Ref,
+    name: Annotated[str | None, typer.Option(help="The official's name.")] = None,
+    country: Country = None,
+    address: Annotated[str | None, typer.Option(help="Postal address.")] = None,
+    title: Title = None,
+    organization: Organization = None,
+    salutation: Salutation = None,
+    email: Email = None,
+    fax: Fax = None,
+    language: Language = None,
+    slug: Slug = None,
+) -> None:
+    """Change some fields of an official."""
+    raw = options(
+        name=name, country=country, address=address, title=title, organization=organization,
+        salutation=salutation, email=email, fax=fax, language=language, slug=slug,
+    )  # fmt: skip
+    with workspace(ctx) as store:
+        row = store.edit("officials", official, raw)
+    say(f"Updated official {row['slug']}.")
+
+
+@official_app.command("remove")
+def official_remove(ctx: typer.Context, official: Ref) -> None:
+    """Remove an official and the appeals to them (refused once letters exist)."""
+    with workspace(ctx) as store:
+        row = store.remove("officials", official)
+    say(f"Removed official {row['slug']}.")
+
+
+# -- member --------------------------------------------------------------------------
+
+MemberAddress = Annotated[
+    str | None, typer.Option(help="Return address; lines separated by newlines.")
+]
+
+
+@member_app.command("add")
+def member_add(
+    ctx: typer.Context,
+    name: Annotated[str, typer.Argument(help="The member's name, as they sign.")],
+    address: MemberAddress = None,
+    email: Email = None,
+    language: Language = None,
+    slug: Slug = None,
+) -> None:
+    """Add a member who signs letters."""
+    raw = options(name=name, address=address, email=email, language=language, slug=slug)
+    with workspace(ctx) as store:
+        row = store.add("members", raw)
+    say(f"Added member {row['slug']} (id {row['id']}).")
+
+
+@member_app.command("list")
+def member_list(ctx: typer.Context, json_: JsonFlag = False) -> None:
+    """List the members (their addresses stay off the screen: see member show)."""
+    with workspace(ctx) as store:
+        rows = store.list("members")
+    if json_:
+        print_json(rows)
+        return
+    for row in rows:
+        row["return address"] = bool(row.get("address"))
+    table(rows, ["id", "slug", "name", "email", "language", "return address"],
+          empty="No members. Add one: importune member add NAME --address TEXT")  # fmt: skip
+
+
+@member_app.command("show")
+def member_show(ctx: typer.Context, member: Ref, json_: JsonFlag = False) -> None:
+    """Show one member."""
+    with workspace(ctx) as store:
+        row = store.get("members", member)
+    if json_:
+        print_json(row)
+    else:
+        details(row, MEMBER_FIELDS)
+
+
+@member_app.command("edit")
+def member_edit(
+    ctx: typer.Context,
+    member: Ref,
+    name: Annotated[str | None, typer.Option(help="The member's name.")] = None,
+    address: MemberAddress = None,
+    email: Email = None,
+    language: Language = None,
+    slug: Slug = None,
+) -> None:
+    """Change some fields of a member."""
+    raw = options(name=name, address=address, email=email, language=language, slug=slug)
+    with workspace(ctx) as store:
+        row = store.edit("members", member, raw)
+    say(f"Updated member {row['slug']}.")
+
+
+@member_app.command("remove")
+def member_remove(ctx: typer.Context, member: Ref) -> None:
+    """Remove a member (refused once letters carry their name)."""
+    with workspace(ctx) as store:
+        row = store.remove("members", member)
+    say(f"Removed member {row['slug']}.")
+
+
+# -- appeal --------------------------------------------------------------------------
+
+
+@appeal_app.command("add")
+def appeal_add(
+    ctx: typer.Context,
+    case: Annotated[str, typer.Argument(help="The case: id or slug.")],
+    official: Annotated[str, typer.Argument(help="The official: id or slug.")],
+    template: Annotated[
+        str | None, typer.Option(help="The letter's template (default concern).")
+    ] = None,
+    language: Language = None,
+    until: Annotated[
+        str | None, typer.Option(help="No letter after this day (YYYY-MM-DD).")
+    ] = None,
+) -> None:
+    """Write to OFFICIAL about CASE."""
+    raw = options(case=case, official=official, template=template, language=language, until=until)
+    with workspace(ctx) as store:
+        store.add("appeals", raw)
+        row = store.appeals(case, official)[0]
+    say(
+        f"Appeal added: {row['case']} → {row['official']} ({row['template']}). "
+        "Next: importune generate-letters"
+    )
+
+
+@appeal_app.command("list")
+def appeal_list(
+    ctx: typer.Context,
+    case: Annotated[str | None, typer.Option(help="Only this case's appeals.")] = None,
+    json_: JsonFlag = False,
+) -> None:
+    """List the appeals."""
+    with workspace(ctx) as store:
+        rows = store.appeals(case=case)
+    for row in rows:
+        row["active"] = bool(row["active"])
+    if json_:
+        print_json(rows)
+    else:
+        table(rows, ["id", "case", "official", "template", "language", "until", "active"],
+              empty="No appeals. Add one: importune appeal add CASE OFFICIAL")  # fmt: skip
+
+
+@appeal_app.command("remove")
+def appeal_remove(
+    ctx: typer.Context,
+    case: Annotated[str, typer.Argument(help="The case: id or slug.")],
+    official: Annotated[str, typer.Argument(help="The official: id or slug.")],
+) -> None:
+    """Stop writing to OFFICIAL about CASE."""
+    with workspace(ctx) as store:
+        row = store.remove_appeal(case, official)
+    say(f"Appeal removed: {row['case']} → {row['official']}.")

@@ -1,0 +1,146 @@
+"""``init``, ``group``, ``import``, ``export`` and ``db``: the workspace as a whole."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from importune.cli._common import JsonFlag, details, print_json, say, settings, workspace
+from importune.errors import InvalidInput
+
+group_app = typer.Typer(help="The group that signs off its letters.", no_args_is_help=True)
+db_app = typer.Typer(help="The workspace's database file.", no_args_is_help=True)
+
+KIND_HELP = "cases, officials, appeals or members."
+
+
+def init(
+    ctx: typer.Context,
+    folder: Annotated[Path, typer.Argument(help="Where to create the workspace.")] = Path("."),
+    group: Annotated[
+        str | None, typer.Option(help="The group's name, as it signs letters.")
+    ] = None,
+) -> None:
+    """Create a workspace: importune.db and the group's own letters/ templates."""
+    from importune import workspace as ws
+    from importune.store import open_store
+
+    db = settings(ctx).db or folder / ws.DB_NAME
+    store = open_store(db, create=True)
+    try:
+        if group:
+            store.set_group(name=group)
+    finally:
+        store.close()
+    copied = ws.copy_default_letters(folder / ws.LETTERS_DIR)
+    say(f"Created {db} (readable by you only: it will hold members' addresses).")
+    if copied:
+        say(
+            f"Copied the default templates to {folder / ws.LETTERS_DIR}/: edit them to suit your group."
+        )
+    else:
+        say(f"Kept your templates in {folder / ws.LETTERS_DIR}/.")
+    where = "" if folder == Path(".") else f"cd {folder} && "
+    say(f"Next: {where}importune case add NAME --country CC")
+
+
+@group_app.command("show")
+def group_show(ctx: typer.Context, json_: JsonFlag = False) -> None:
+    """Show the group's name, address and e-mail."""
+    with workspace(ctx) as store:
+        group = store.group()
+    if json_:
+        print_json(group)
+    elif any(group.values()):
+        details(group, list(group))
+    else:
+        say("No group details yet: importune group set --name NAME --address TEXT")
+
+
+@group_app.command("set")
+def group_set(
+    ctx: typer.Context,
+    name: Annotated[str | None, typer.Option(help="The group's name.")] = None,
+    address: Annotated[str | None, typer.Option(help="Its postal address.")] = None,
+    email: Annotated[str | None, typer.Option(help="Its e-mail address.")] = None,
+) -> None:
+    """Set the group's name, address or e-mail."""
+    if name is None and address is None and email is None:
+        raise InvalidInput("nothing to set: give --name, --address or --email")
+    with workspace(ctx) as store:
+        store.set_group(name=name, address=address, email=email)
+    say("Group updated.")
+
+
+def _kind(kind: str) -> str:
+    from importune.records import KINDS
+
+    if kind not in KINDS:
+        raise typer.BadParameter(f"{kind!r} is not one of {', '.join(KINDS)}")
+    return kind
+
+
+def import_(
+    ctx: typer.Context,
+    kind: Annotated[str, typer.Argument(help=KIND_HELP, callback=_kind)],
+    file: Annotated[Path, typer.Argument(help=".csv, .tsv, .json (array of objects) or .jsonl.")],
+) -> None:
+    """Import records from a file: all of them, or none if any row is wrong."""
+    from importune.transfer import read_import
+
+    with workspace(ctx) as store:
+        data = read_import(file)
+        added = store.add_many(kind, data.rows, where=data.labels)
+    say(f"Imported {len(added)} {kind} from {file}.")
+
+
+def export(
+    ctx: typer.Context,
+    kind: Annotated[str, typer.Argument(help=KIND_HELP, callback=_kind)],
+    format_: Annotated[
+        str | None, typer.Option("--format", help="csv or json (default: from -o, else csv).")
+    ] = None,
+    output: Annotated[Path | None, typer.Option("-o", "--output", help="File to write.")] = None,
+) -> None:
+    """Export records as CSV or JSON, in the columns import reads."""
+    from importune import transfer
+
+    fmt = format_ or (output.suffix.lower().lstrip(".") if output else "csv")
+    if fmt not in ("csv", "json"):
+        raise typer.BadParameter(f"{fmt!r} is not csv or json", param_hint="--format")
+    with workspace(ctx) as store:
+        rows = store.appeals() if kind == "appeals" else store.list(kind)
+    records = transfer.export_rows(kind, rows)
+    text = transfer.to_csv(kind, records) if fmt == "csv" else transfer.to_json(records)
+    if output is None:
+        sys.stdout.write(text)
+        return
+    # A CSV file gets a byte-order mark so that spreadsheets read it as UTF-8;
+    # members' exports hold home addresses and stay readable by their owner only.
+    transfer.write_file(output, text, private=kind == "members", bom=fmt == "csv")
+    say(f"Exported {len(records)} {kind} to {output}.")
+
+
+@db_app.command("migrate")
+def db_migrate(ctx: typer.Context) -> None:
+    """Bring the database up to this importune's schema (opening it does this too)."""
+    from importune.store import SCHEMA_VERSION
+
+    with workspace(ctx) as store:  # opening the workspace applies what is pending
+        applied = store.migrated
+    done = f"applied {', '.join(applied)}" if applied else "nothing to do"
+    say(f"{store.path}: schema version {SCHEMA_VERSION}, up to date ({done}).")
+
+
+@db_app.command("backup")
+def db_backup(
+    ctx: typer.Context,
+    file: Annotated[Path, typer.Argument(help="The new file to copy the workspace into.")],
+) -> None:
+    """Copy the database safely while it is in use (SQLite's online backup)."""
+    with workspace(ctx) as store:
+        store.backup(file)
+    say(f"Backed up {store.path} to {file} (readable by you only).")

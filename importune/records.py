@@ -1,0 +1,330 @@
+"""Validation and normalisation of what people type or import.
+
+Everything that enters the workspace passes through :func:`normalise`, whether it
+came from a command-line option or a spreadsheet row, so a value is checked the
+same way wherever it comes from: text is NFC-normalised (the same name typed on
+two keyboards is the same name), dates are ISO 8601 only (10/11/2001 is two
+different days in two countries), countries are ISO 3166 alpha-2 codes (English
+names are resolved by pycountry), languages are ISO 639-1 codes.
+
+This module knows nothing of the database or the terminal.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import unicodedata
+from collections.abc import Mapping
+from dataclasses import dataclass
+from functools import cache
+from typing import Any
+
+from importune.errors import InvalidInput
+
+KINDS = ("cases", "officials", "appeals", "members")
+"""The record kinds that can be added, imported and exported, by their table names."""
+
+CASE_STATUSES = ("detained", "released", "deceased", "unknown")
+EVENT_KINDS = (
+    "arrested",
+    "charged",
+    "sentenced",
+    "transferred",
+    "hunger-strike",
+    "released",
+    "note",
+)
+
+SLUG_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
+TEMPLATE_NAME_RE = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
+EMAIL_RE = re.compile(r"^[^@\s<>\"',;]+@[^@\s<>\"',;]+\.[^@\s<>\"',;]+$")
+ISO_DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+
+# Characters a field may never hold: C0/C1 controls other than tab and newline,
+# and the Unicode line/paragraph separators that would split an e-mail header.
+_FORBIDDEN = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029]")
+
+SINGLE_LINE_MAX = 500
+MULTI_LINE_MAX = 20_000
+SUMMARY_MAX = 100_000
+
+
+@dataclass(frozen=True)
+class Field:
+    """One column of a record: how to read it from text and whether it is required."""
+
+    name: str
+    kind: str = "line"  # line | text | date | country | language | email | slug | status | bool | ref | template
+    required: bool = False
+    help: str = ""
+
+
+FIELDS: dict[str, tuple[Field, ...]] = {
+    "cases": (
+        Field("name", required=True, help="the prisoner's name in Latin letters"),
+        Field("native_name", help="the name in its own script, e.g. Юсуф Джумаев"),
+        Field("reference", help="the group's or an Urgent Action's number, e.g. UA 123/21"),
+        Field("country", "country", required=True, help="where they are held"),
+        Field("location", help="town or region"),
+        Field("prison", help="the place of detention"),
+        Field("detained_on", "date", help="YYYY-MM-DD"),
+        Field("charges", "text"),
+        Field("summary", "summary"),
+        Field("sources", "text", help="URLs, one a line"),
+        Field("language", "language", help="ISO 639-1 code of the case's own language"),
+        Field("status", "status"),
+        Field("released_on", "date"),
+        Field("slug", "slug"),
+    ),
+    "officials": (
+        Field("name", required=True),
+        Field("title"),
+        Field("organization"),
+        Field("country", "country", required=True),
+        Field("address", "text", required=True, help="postal address, one line a line"),
+        Field("salutation", help="e.g. Dear Prosecutor General"),
+        Field("email", "email"),
+        Field("fax"),
+        Field("language", "language", help="the language to write to them in"),
+        Field("slug", "slug"),
+    ),
+    "appeals": (
+        Field("case", "ref", required=True),
+        Field("official", "ref", required=True),
+        Field("template", "template"),
+        Field("language", "language"),
+        Field("until", "date", help="no letter is made after this day"),
+        Field("active", "bool"),
+    ),
+    "members": (
+        Field("name", required=True),
+        Field("address", "text", help="the member's return address"),
+        Field("email", "email"),
+        Field("language", "language"),
+        Field("slug", "slug"),
+    ),
+}
+
+
+def columns(kind: str) -> list[str]:
+    """The column names an import file of ``kind`` may carry, in export order."""
+    return [f.name for f in FIELDS[kind]]
+
+
+def clean_text(value: str, field: str, *, multiline: bool, limit: int) -> str | None:
+    """NFC-normalise, unify line ends, strip, refuse control characters; empty means None."""
+    text = unicodedata.normalize("NFC", value.replace("\r\n", "\n").replace("\r", "\n"))
+    text = "\n".join(line.rstrip() for line in text.split("\n")) if multiline else text.strip()
+    text = text.strip("\n") if multiline else text
+    if not text.strip():
+        return None
+    if not multiline and "\n" in text:
+        raise InvalidInput(f"{field} must be one line", field)
+    bad = _FORBIDDEN.search(text)
+    if bad:
+        raise InvalidInput(f"{field} holds a control character (U+{ord(bad.group()):04X})", field)
+    if len(text) > limit:
+        raise InvalidInput(f"{field} is {len(text):,} characters long; at most {limit:,}", field)
+    return text
+
+
+def parse_date(value: str, field: str = "date") -> str:
+    """An ISO 8601 calendar date, ``YYYY-MM-DD``, and nothing else."""
+    text = value.strip()
+    if not ISO_DATE_RE.match(text):
+        raise InvalidInput(f"{field} {text!r} is not a date in the form YYYY-MM-DD", field)
+    try:
+        return dt.date.fromisoformat(text).isoformat()
+    except ValueError:
+        raise InvalidInput(f"{field} {text!r} is not a real day", field) from None
+
+
+@cache
+def _country_index() -> dict[str, str]:
+    """Every spelling pycountry knows (codes, names, official and common names) → alpha-2."""
+    import pycountry
+
+    index: dict[str, str] = {}
+    for country in pycountry.countries:
+        for attr in ("alpha_2", "alpha_3", "name", "official_name", "common_name"):
+            name = getattr(country, attr, None)
+            if name:
+                index[name.casefold()] = country.alpha_2
+    return index
+
+
+def parse_country(value: str, field: str = "country") -> str:
+    """An ISO 3166 alpha-2 code from a code or an English name (``Uzbekistan`` → ``UZ``)."""
+    text = unicodedata.normalize("NFC", value.strip())
+    code = _country_index().get(text.casefold())
+    if code is None:
+        import pycountry
+
+        try:
+            code = pycountry.countries.search_fuzzy(text)[0].alpha_2 if len(text) > 3 else None
+        except LookupError:
+            code = None
+        # A fuzzy match is only trusted when it is the country's name, not a subdivision's.
+        if code and pycountry.countries.get(alpha_2=code).name.casefold() != text.casefold():
+            code = None
+    if code is None:
+        raise InvalidInput(
+            f"{field} {text!r} is not a country: use an ISO code (UZ) or its English name", field
+        )
+    return code
+
+
+def country_name(code: str) -> str:
+    """The English short name of an alpha-2 code, for listings and letters."""
+    import pycountry
+
+    country = pycountry.countries.get(alpha_2=code)
+    if country is None:
+        return code
+    return getattr(country, "common_name", None) or country.name
+
+
+@cache
+def _language_index() -> dict[str, str]:
+    import pycountry
+
+    index: dict[str, str] = {}
+    for language in pycountry.languages:
+        code = getattr(language, "alpha_2", None)
+        if not code:
+            continue
+        for attr in ("alpha_2", "alpha_3", "name"):
+            name = getattr(language, attr, None)
+            if name:
+                index[name.casefold()] = code
+    return index
+
+
+def parse_language(value: str, field: str = "language") -> str:
+    """An ISO 639-1 code from a code or an English name (``Russian`` → ``ru``)."""
+    text = value.strip()
+    code = _language_index().get(text.casefold())
+    if code is None:
+        raise InvalidInput(
+            f"{field} {text!r} is not a language: use an ISO 639-1 code (en, ru) or its English name",
+            field,
+        )
+    return code
+
+
+def make_slug(name: str) -> str:
+    """The record's ASCII slug, as python-slugify makes it (``Ольга Петрова`` → ``olga-petrova``)."""
+    from slugify import slugify
+
+    return slugify(name, max_length=80, word_boundary=True)
+
+
+def check_slug(value: str, field: str = "slug") -> str:
+    """A slug given by hand: lowercase ASCII words joined by hyphens, never a path, never a number."""
+    text = value.strip()
+    if not SLUG_RE.match(text):
+        raise InvalidInput(
+            f"{field} {text!r} is not a slug: use lowercase letters, digits and hyphens "
+            "(no '/', '..' or spaces)",
+            field,
+        )
+    if text.isdigit():
+        raise InvalidInput(f"{field} {text!r} is all digits, which would read as an id", field)
+    return text
+
+
+def check_template_name(value: str, field: str = "template") -> str:
+    """A template name is a plain word: it becomes part of a file name under ``letters/``."""
+    text = value.strip()
+    if not TEMPLATE_NAME_RE.match(text):
+        raise InvalidInput(
+            f"{field} {text!r} is not a template name: use lowercase letters, digits, '-' or '_'",
+            field,
+        )
+    return text
+
+
+def parse_bool(value: Any, field: str) -> bool:
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().casefold()
+    if text in {"1", "true", "yes", "y"}:
+        return True
+    if text in {"0", "false", "no", "n"}:
+        return False
+    raise InvalidInput(f"{field} {value!r} is not yes or no", field)
+
+
+def _convert(field: Field, value: Any) -> Any:
+    if value is None:
+        return None
+    if field.kind == "bool":
+        return parse_bool(value, field.name)
+    if isinstance(value, bool) or not isinstance(value, str | int | float):
+        raise InvalidInput(f"{field.name} must be text, not {type(value).__name__}", field.name)
+    value = str(value)
+    if field.kind in {"text", "summary"}:
+        limit = SUMMARY_MAX if field.kind == "summary" else MULTI_LINE_MAX
+        return clean_text(value, field.name, multiline=True, limit=limit)
+    text = clean_text(value, field.name, multiline=False, limit=SINGLE_LINE_MAX)
+    if text is None:
+        return None
+    match field.kind:
+        case "date":
+            return parse_date(text, field.name)
+        case "country":
+            return parse_country(text, field.name)
+        case "language":
+            return parse_language(text, field.name)
+        case "slug":
+            return check_slug(text, field.name)
+        case "template":
+            return check_template_name(text, field.name)
+        case "email":
+            if not EMAIL_RE.match(text):
+                raise InvalidInput(f"{field.name} {text!r} is not an e-mail address", field.name)
+            return text
+        case "status":
+            if text not in CASE_STATUSES:
+                raise InvalidInput(
+                    f"{field.name} {text!r} is not one of {', '.join(CASE_STATUSES)}", field.name
+                )
+            return text
+    return text
+
+
+def normalise(kind: str, raw: Mapping[str, Any], *, partial: bool = False) -> dict[str, Any]:
+    """Check and normalise one record of ``kind``.
+
+    ``raw`` maps column names to text (or None for "not given"). Unknown columns
+    are refused, so a misspelt spreadsheet heading is not silently dropped. With
+    ``partial`` (an edit) only the given fields are returned and required fields
+    may be absent, but never emptied. Without it a missing slug is made from the name.
+    """
+    fields = {f.name: f for f in FIELDS[kind]}
+    unknown = [key for key in raw if key not in fields]
+    if unknown:
+        raise InvalidInput(
+            f"unknown column {unknown[0]!r} (known: {', '.join(fields)})", unknown[0]
+        )
+    record: dict[str, Any] = {}
+    for name, value in raw.items():
+        record[name] = _convert(fields[name], value)
+    for field in fields.values():
+        if field.required and (field.name in record or not partial) and not record.get(field.name):
+            raise InvalidInput(f"{field.name} is empty", field.name)
+    if kind == "cases" and record.get("released_on") and record.get("detained_on"):
+        if record["released_on"] < record["detained_on"]:
+            raise InvalidInput(
+                f"released_on {record['released_on']} is before detained_on {record['detained_on']}",
+                "released_on",
+            )
+    if "name" in fields and not partial and not record.get("slug"):
+        slug = make_slug(record["name"])
+        if not slug or slug.isdigit():
+            raise InvalidInput(
+                f"cannot make a slug from the name {record['name']!r}: give one with slug", "slug"
+            )
+        record["slug"] = slug
+    return record
