@@ -621,9 +621,15 @@ class Composer:
         official: dict,
         member: dict | None,
         appeal: dict,
+        on: dt.date | None = None,
     ) -> Letter:
         """Render one letter of ``appeal`` (``case`` to ``official``) signed by ``member``
-        (None: unsigned, signed with the group's name)."""
+        (None: unsigned, signed with the group's name), dated ``on`` (default: today).
+
+        A letter keeps the date it was first written on while its words stay the
+        same, so that running again tomorrow rewrites nothing.
+        """
+        on = on or self.today
         template = appeal.get("template") or DEFAULT_TEMPLATE
         relative, language = self.resolve(
             template, self.letter_language(appeal, official), case.get("slug")
@@ -639,7 +645,7 @@ class Composer:
             "member": member,
             "appeal": appeal,
             "group": self.group,
-            "today": self.today,
+            "today": on,
             "language": language,
             "salutation": salutation_for(
                 official.get("salutation"),
@@ -659,8 +665,8 @@ class Composer:
             template=template,
             language=language,
             template_path=relative,
-            date=self.today,
-            date_text=write_date(self.today, language),
+            date=on,
+            date_text=write_date(on, language),
             subject=subject,
             body=body,
             recipient_lines=self.recipient_lines(official),

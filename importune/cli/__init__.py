@@ -13,7 +13,7 @@ from typing import Annotated
 import typer
 
 from importune import __version__
-from importune.cli import records, workspace
+from importune.cli import demo, letters, records, workspace
 from importune.cli._common import RefusingGroup, Settings
 
 app = typer.Typer(
@@ -54,6 +54,8 @@ def root(
 
 
 app.command("init")(workspace.init)
+app.command("demo")(demo.demo)
+app.command("generate-letters")(letters.generate_letters)
 app.command("import")(workspace.import_)
 app.command("export")(workspace.export)
 app.add_typer(workspace.group_app, name="group")
@@ -61,6 +63,8 @@ app.add_typer(records.case_app, name="case")
 app.add_typer(records.official_app, name="official")
 app.add_typer(records.appeal_app, name="appeal")
 app.add_typer(records.member_app, name="member")
+app.add_typer(letters.letters_app, name="letters")
+app.add_typer(letters.templates_app, name="templates")
 app.add_typer(workspace.db_app, name="db")
 
 
