@@ -26,7 +26,7 @@ def demo(
     say(f"  {result.db.name:<14} the records: 1 case, 2 officials, 2 appeals, 1 member")
     say(f"  {'letters/':<14} the templates, yours to edit")
     say(f"  {'out/':<14} the letters:")
-    for fmt, files in result.files.items():
+    for files in result.files.values():
         for file in files:
             say(f"    {file.relative_to(result.folder)}")
     first = result.files["txt"][0]
