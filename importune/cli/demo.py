@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import tempfile
 from pathlib import Path
 from typing import Annotated
 
@@ -18,6 +17,8 @@ def demo(
     ] = None,
 ) -> None:
     """Build a sample workspace (the case of Yusuf Dzhumaev) and write its letters."""
+    import tempfile
+
     from importune.demo import build
 
     folder = out or Path(tempfile.mkdtemp(prefix="importune-demo-"))
