@@ -4,7 +4,7 @@ Records are plain dicts shaped like store rows; the templates are the real ones 
 the repository's letters/ folder (copied to tmp_path when a test adds its own).
 """
 
-# ruff: noqa: RUF001 (Russian text: Cyrillic letters are not look-alikes here)
+
 from __future__ import annotations
 
 import dataclasses

@@ -6,7 +6,7 @@ Markdown rendered by markdown-it (CommonMark, with GitHub's tables and
 strikethrough).
 """
 
-# ruff: noqa: RUF001 (Russian and Arabic text: their letters are not look-alikes here)
+
 
 from __future__ import annotations
 

