@@ -13,7 +13,7 @@ from typing import Annotated
 import typer
 
 from importune import __version__
-from importune.cli import demo, letters, records, workspace
+from importune.cli import demo, letters, printing, records, workspace
 from importune.cli._common import RefusingGroup, Settings
 
 app = typer.Typer(
@@ -66,6 +66,9 @@ app.add_typer(records.member_app, name="member")
 app.add_typer(letters.letters_app, name="letters")
 app.add_typer(letters.templates_app, name="templates")
 app.add_typer(workspace.db_app, name="db")
+app.command("print", cls=printing.PrintCommand)(printing.print_letters)
+app.add_typer(printing.pack_app, name="pack")
+app.command("mark-sent")(printing.mark_sent)
 
 
 def main() -> None:

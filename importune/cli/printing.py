@@ -1,0 +1,181 @@
+"""``print``, ``pack export`` and ``mark-sent``: members print, sign and post their letters."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from typer.core import TyperCommand
+
+from importune.cli._common import say, settings, workspace
+from importune.errors import InvalidInput
+
+pack_app = typer.Typer(
+    help="Packs: the campaign for members who are not in the database.", no_args_is_help=True
+)
+
+
+class PrintCommand(TyperCommand):
+    """``print``, whose ``--printer`` takes an optional queue name: ``--printer`` alone is
+    the default printer, ``--printer NAME`` that queue. (Typer's options always need a
+    value, so a bare ``--printer`` is read as ``--printer=``.)"""
+
+    def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
+        given = list(args)
+        for i, arg in enumerate(given):
+            if arg == "--":
+                break
+            if arg == "--printer" and (i + 1 == len(given) or given[i + 1].startswith("-")):
+                given[i] = "--printer="
+        return super().parse_args(ctx, given)
+
+
+def print_letters(
+    ctx: typer.Context,
+    member: Annotated[
+        str | None,
+        typer.Option(help="Whose letters (id or slug) [default: the only member]."),
+    ] = None,
+    case: Annotated[str | None, typer.Option(help="Only this case's letters.")] = None,
+    output: Annotated[
+        Path | None,
+        typer.Option(
+            "-o", "--output", help="The PDF [default: out/print/MEMBER.pdf, or ./NAME.pdf]."
+        ),
+    ] = None,
+    envelopes: Annotated[
+        bool, typer.Option("--envelopes", help="An envelope page after each letter.")
+    ] = False,
+    envelope_size: Annotated[
+        str | None,
+        typer.Option(
+            "--envelope-size", metavar="DL|C5", help="DL (220×110 mm) or C5 [default: DL]."
+        ),
+    ] = None,
+    labels: Annotated[
+        bool,
+        typer.Option("--labels", help="Address labels instead: A4 sheets of 3×7 (70×42.3 mm)."),
+    ] = False,
+    printer: Annotated[
+        str | None,
+        typer.Option(
+            "--printer",
+            metavar="[NAME]",
+            help="Send the PDF to this printer with lp (alone: the default printer).",
+        ),
+    ] = None,
+    pack: Annotated[
+        Path | None,
+        typer.Option("--pack", help="Print from a pack, with no workspace (needs --as)."),
+    ] = None,
+    as_: Annotated[
+        str | None, typer.Option("--as", help="With --pack: the name to sign the letters with.")
+    ] = None,
+    address: Annotated[
+        str | None,
+        typer.Option(help="With --pack: your return address (lines separated by newlines)."),
+    ] = None,
+) -> None:
+    """Print a member's letters as one PDF, ready to sign and post."""
+    from importune.printing import Extras, print_member, print_pack, shown
+
+    extras = Extras(
+        envelopes=envelopes or envelope_size is not None,
+        envelope_size=(envelope_size or "DL").strip().upper(),
+        labels=labels,
+    )
+    if pack is not None:
+        if member is not None:
+            raise InvalidInput("--member reads the workspace; with --pack, sign with --as NAME")
+        done = print_pack(
+            pack,
+            name=as_,
+            address=address,
+            case=case,
+            output=output,
+            extras=extras,
+            printer=printer,
+        )
+    else:
+        if as_ is not None or address is not None:
+            raise InvalidInput("--as and --address go with --pack FILE (a member's own print)")
+        conf = settings(ctx)
+        with workspace(ctx) as store:
+            done = print_member(
+                store,
+                letters_dir=conf.letters_path,
+                out=conf.db_path.parent / "out",
+                member=member,
+                case=case,
+                output=output,
+                extras=extras,
+                printer=printer,
+            )
+    if done.generated:
+        say(f"Generated {done.generated} letter(s) that were not made yet.")
+    extra = ""
+    if extras.envelopes:
+        extra = f", each followed by a {extras.envelope_size} envelope"
+    elif extras.labels:
+        sheets = -(-done.letters // 21)
+        extra = f", then {sheets} sheet(s) of address labels (3×7)"
+    say(f"Printed {done.letters} letter(s) signed by {done.signer} to {shown(done.path)}{extra}.")
+    if done.printer is not None:
+        queue = done.printer or "the default printer"
+        say(f"Sent to {queue}" + (f": {done.lp}" if done.lp else "."))
+    if pack is None:
+        say(f"Next: sign them, post them, then: importune mark-sent --member {done.signer}")
+    else:
+        say("Next: sign them and post them; tell your organizer how many you sent.")
+
+
+@pack_app.command("export")
+def pack_export(
+    ctx: typer.Context,
+    file: Annotated[Path, typer.Argument(help="The pack to write (a .zip).")],
+    case: Annotated[
+        list[str] | None, typer.Option("--case", help="Only this case (repeat).")
+    ] = None,
+) -> None:
+    """Write a pack: held cases, officials, appeals and templates; never members."""
+    from importune.printing import export_pack
+
+    conf = settings(ctx)
+    with workspace(ctx) as store:
+        packed = export_pack(store, conf.letters_path, file, case or ())
+    say(
+        f"Packed {packed.cases} case(s), {packed.officials} official(s), {packed.appeals} "
+        f"appeal(s) and {packed.files} template/layout/font file(s) into {packed.path}: "
+        "nothing about members is in it."
+    )
+    say(
+        f"Next: share it; a member prints from it with: importune print --pack {packed.path.name} "
+        "--as 'Their Name' --address 'Their address'"
+    )
+
+
+def mark_sent(
+    ctx: typer.Context,
+    letter_ids: Annotated[
+        list[str] | None,
+        typer.Argument(metavar="[LETTER_ID]...", help="Letters by id (importune letters list)."),
+    ] = None,
+    member: Annotated[str | None, typer.Option(help="Every letter of this member.")] = None,
+    case: Annotated[str | None, typer.Option(help="Every letter of this case.")] = None,
+    on: Annotated[
+        str | None, typer.Option(help="The day they were posted, YYYY-MM-DD [default: today].")
+    ] = None,
+) -> None:
+    """Record letters as posted (every format of each)."""
+    from importune.printing import mark_sent as mark
+
+    with workspace(ctx) as store:
+        done = mark(store, letter_ids or (), member=member, case=case, on=on)
+    left = [
+        f"{n} {what}"
+        for what, n in (("already sent", done.already), ("withdrawn, left alone", done.withdrawn))
+        if n
+    ]
+    note = f" ({', '.join(left)})" if left else ""
+    say(f"Marked {done.marked} letter(s) sent on {done.on}{note}.")

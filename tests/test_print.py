@@ -1,0 +1,364 @@
+"""``importune print``: a member's letters as one PDF, with envelopes or labels, to the printer.
+
+Through the real CLI on a real workspace (tests/printing_helpers.py builds it with the
+organizer's commands); the PDFs are opened with pypdf and read as a member would read
+them; statuses are read back from the letters table.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import stat
+from pathlib import Path
+
+import pytest
+from printing_helpers import (
+    MEMBERS,
+    ORDER,
+    build_workspace,
+    cli,
+    execute,
+    ok,
+    page_text,
+    pdf_pages,
+    refused,
+    rows,
+    size_mm,
+    snapshot,
+    text_lines,
+)
+
+from importune.compose import Letter
+from importune.printing import Extras, layout_pdf
+from importune.workspace import default_letters
+
+ANNA_PDF = Path("out/print/anna-schmidt.pdf")
+
+
+@pytest.fixture(autouse=True)
+def _workspace_here(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every test works in its own folder, where the workspace is built."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("IMPORTUNE_DB", str(tmp_path / "importune.db"))
+    monkeypatch.delenv("IMPORTUNE_LETTERS", raising=False)
+    monkeypatch.delenv("IMPORTUNE_FONTS", raising=False)
+    monkeypatch.setenv("COLUMNS", "200")
+
+
+@pytest.fixture
+def workspace() -> None:
+    build_workspace()
+
+
+def fake_lp(folder: Path, monkeypatch: pytest.MonkeyPatch, *, fail: bool = False) -> Path:
+    """An ``lp`` on PATH that records its arguments and keeps a copy of the file it got."""
+    folder.mkdir(exist_ok=True)
+    script = folder / "lp"
+    log = folder / "lp.args"
+    body = (
+        'echo "lp: The printer or class does not exist." >&2; exit 1'
+        if fail
+        else 'for a in "$@"; do last="$a"; done; cp "$last" "$(dirname "$0")/got.pdf"; '
+        'echo "request id is office-laser-42 (1 file(s))"'
+    )
+    script.write_text(f'#!/bin/sh\nprintf "%s\\n" "$@" > "{log}"\n{body}\n')
+    script.chmod(script.stat().st_mode | stat.S_IEXEC)
+    monkeypatch.setenv("PATH", f"{folder}{os.pathsep}{os.environ['PATH']}")
+    return log
+
+
+# -- one PDF of a member's letters ----------------------------------------------------------
+
+
+def test_print_lays_out_every_letter_of_the_member_in_order_one_per_page(workspace: None) -> None:
+    result = ok("print", "--member", "anna-schmidt")
+    assert "Printed 3 letter(s) signed by anna-schmidt" in result.stdout
+    assert "mark-sent --member anna-schmidt" in result.stdout
+    pages = pdf_pages(ANNA_PDF)
+    assert len(pages) == 3
+    for page, (_, _, country) in zip(pages, ORDER, strict=True):
+        lines = text_lines(page)
+        assert lines[:3] == ["Anna Schmidt", "12 Linden Street", "Bristol BS1 4DJ"]
+        assert country in lines  # the recipient's address, country last in capitals
+        assert lines[-1] == "Anna Schmidt"  # the signature, under the space to sign in
+    assert "Уважаем" in page_text(pages[2])  # the prosecutor is written to in Russian
+    assert "Your Excellency" in page_text(pages[1])
+    assert all("Mark Konrad" not in page_text(page) for page in pages)
+
+
+def test_print_generates_what_is_missing_and_marks_every_format_printed(workspace: None) -> None:
+    ok("generate-letters", "--member", "anna-schmidt", "--format", "pdf")
+    before = rows()
+    assert len(before) == 3 and {r["format"] for r in before} == {"pdf"}
+    ok("print", "--member", "anna-schmidt")
+    after = rows("m.slug = 'anna-schmidt'")
+    # The txt letters were generated first; print itself adds no rows.
+    assert sorted(r["format"] for r in after) == ["pdf"] * 3 + ["txt"] * 3
+    assert {r["status"] for r in after} == {"printed"}
+    assert all(r["printed_at"] for r in after)
+    assert rows("m.slug = 'mark-konrad'") == []  # nobody else's letters were made
+    rows_before = len(rows())
+    ok("print", "--member", "anna-schmidt")
+    assert len(rows()) == rows_before
+
+
+def test_printing_again_is_allowed_and_keeps_the_latest_time(workspace: None) -> None:
+    ok("print", "--member", "anna-schmidt")
+    execute("UPDATE letters SET printed_at = '2020-01-01T00:00:00+00:00'")
+    ok("print", "--member", "anna-schmidt")
+    assert len(pdf_pages(ANNA_PDF)) == 3
+    printed = rows()
+    assert len(printed) == 3
+    assert all(r["status"] == "printed" and r["printed_at"] > "2020-01-02" for r in printed)
+
+
+def test_sent_and_withdrawn_letters_are_not_printed(workspace: None) -> None:
+    ok("generate-letters", "--member", "anna-schmidt", "--format", "pdf")
+    ok("generate-letters", "--member", "anna-schmidt")
+    execute(
+        "UPDATE letters SET status = 'sent', sent_at = '2024-01-01' "
+        "WHERE format = 'pdf' AND official_id = 1"
+    )  # fmt: skip (only one format sent)
+    execute("UPDATE letters SET status = 'withdrawn' WHERE official_id = 3")
+    ok("print", "--member", "anna-schmidt")
+    (page,) = pdf_pages(ANNA_PDF)
+    assert "UZBEKISTAN" in page_text(page)
+    statuses = {(r["official_slug"], r["format"]): r["status"] for r in rows()}
+    assert statuses[("aleksandr-lukashenko", "pdf")] == "sent"
+    assert statuses[("aleksandr-lukashenko", "txt")] == "generated"
+    assert statuses[("ambassador", "txt")] == "withdrawn"
+    assert statuses[("prosecutor-general", "txt")] == "printed"
+
+
+def test_print_of_one_case(workspace: None) -> None:
+    ok("print", "--member", "mark-konrad", "--case", "yusuf-dzhumaev", "-o", "yusuf.pdf")
+    pages = pdf_pages(Path("yusuf.pdf"))
+    assert [("UNITED STATES" in page_text(p), "UZBEKISTAN" in page_text(p)) for p in pages] == [
+        (True, False),
+        (False, True),
+    ]
+    assert {r["case_slug"] for r in rows()} == {"yusuf-dzhumaev"}
+    assert {r["status"] for r in rows()} == {"printed"}
+
+
+def test_the_only_member_needs_no_member_option() -> None:
+    build_workspace(members=("mark-konrad",))
+    ok("print")
+    assert len(pdf_pages(Path("out/print/mark-konrad.pdf"))) == 3
+
+
+def test_a_long_letter_runs_on_and_the_next_starts_on_a_new_page(workspace: None) -> None:
+    long_summary = "He wrote poems about the Aral Sea and the cotton harvest. " * 120
+    ok("case", "edit", "ales-bialiatski", "--summary", long_summary)
+    template = Path("letters/concern.en.txt.j2")
+    text = template.read_text(encoding="utf-8")
+    template.write_text(
+        text.replace("\nPlease release", "\n{{ case.summary or '' }}\n\nPlease release", 1),
+        encoding="utf-8",
+    )
+    ok("print", "--member", "anna-schmidt")
+    pages = pdf_pages(ANNA_PDF)
+    assert len(pages) >= 4
+    starts = [i for i, p in enumerate(pages) if text_lines(p)[:1] == ["Anna Schmidt"]]
+    assert len(starts) == 3 and starts[0] == 0 and starts[1] >= 2
+    assert "UNITED STATES" in page_text(pages[starts[1]])
+
+
+# -- envelopes and labels -------------------------------------------------------------------
+
+
+def test_envelopes_follow_their_letters_with_both_addresses(workspace: None) -> None:
+    ok("print", "--member", "anna-schmidt", "--envelopes")
+    pages = pdf_pages(ANNA_PDF)
+    assert [size_mm(p) for p in pages] == [(210, 297), (220, 110)] * 3
+    for letter, envelope, (_, _, country) in zip(pages[::2], pages[1::2], ORDER, strict=True):
+        lines = text_lines(envelope)
+        assert lines[:3] == ["Anna Schmidt", "12 Linden Street", "Bristol BS1 4DJ"]
+        assert lines[-1] == country  # the country in capitals, last
+        recipient = " ".join(lines[3:])  # the same block as in the letter's window
+        assert recipient in " ".join(text_lines(letter))
+    assert text_lines(pages[3])[3:] == [
+        "Ambassador of the Republic of Uzbekistan",
+        "1746 Massachusetts Avenue NW",
+        "Washington, DC 20036",
+        "UNITED STATES",
+    ]
+
+
+def test_c5_envelopes(workspace: None) -> None:
+    ok("print", "--member", "anna-schmidt", "--envelope-size", "c5", "-o", "c5.pdf")
+    assert [size_mm(p) for p in pdf_pages(Path("c5.pdf"))] == [(210, 297), (229, 162)] * 3
+
+
+def test_labels_are_one_a4_sheet_after_the_letters(workspace: None) -> None:
+    ok("print", "--member", "anna-schmidt", "--labels")
+    pages = pdf_pages(ANNA_PDF)
+    assert [size_mm(p) for p in pages] == [(210, 297)] * 4
+    sheet = text_lines(pages[3])
+    assert "Anna Schmidt" not in sheet  # labels carry the recipient only
+    for country in ("BELARUS", "UNITED STATES", "UZBEKISTAN"):
+        assert country in sheet
+    assert sheet.index("Aleksandr Lukashenko") < sheet.index("BELARUS")
+
+
+def _letter(n: int) -> Letter:
+    return Letter(
+        case={"slug": "c"}, official={"slug": f"o{n}"}, member=None, appeal={}, group={},
+        template="concern", language="en", template_path="concern.en.txt.j2",
+        date=dt.date(2024, 5, 1), date_text="1 May 2024", subject=f"Letter {n}",
+        body="Dear Sir,\n\nPlease.\n\nAnna\n",
+        recipient_lines=[f"Official {n}", f"{n} Main Street", "Tashkent", "UZBEKISTAN"],
+        sender_lines=["Anna"],
+    )  # fmt: skip
+
+
+def test_labels_fill_sheets_of_21_in_one_compile() -> None:
+    pdf = layout_pdf(default_letters(), [_letter(n) for n in range(1, 23)], Extras(labels=True))
+    pages = pdf_pages(pdf)
+    assert len(pages) == 22 + 2
+    first, second = text_lines(pages[22]), text_lines(pages[23])
+    assert "Official 1" in first and "Official 21" in first and "Official 22" not in first
+    assert second[0] == "Official 22"
+
+
+def test_envelopes_and_labels_exclude_each_other(workspace: None) -> None:
+    before = snapshot()
+    line = refused("print", "--member", "anna-schmidt", "--envelopes", "--labels")
+    assert "--envelopes or --labels" in line
+    assert snapshot() == before and not Path("out").exists()
+
+
+def test_an_old_layout_without_envelopes_is_named(workspace: None) -> None:
+    layout = Path("letters/layout.typ")
+    layout.write_text(
+        "\n".join(line for line in layout.read_text().splitlines() if "envelope" not in line)
+    )
+    line = refused("print", "--member", "anna-schmidt", "--envelopes")
+    assert "layout.typ lays out no envelopes" in line and "envelope.typ" in line
+
+
+# -- the printer ----------------------------------------------------------------------------
+
+
+def test_printer_sends_the_pdf_with_lp(
+    workspace: None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    log = fake_lp(tmp_path / "bin", monkeypatch)
+    result = ok("print", "--member", "anna-schmidt", "--printer", "office-laser", "--envelopes")
+    args = log.read_text().splitlines()
+    assert args[:2] == ["-d", "office-laser"]
+    assert args[2] == "-t" and "Anna Schmidt" in args[3]
+    assert Path(args[-1]).is_absolute()
+    assert len(pdf_pages(tmp_path / "bin" / "got.pdf")) == 6  # lp got the whole PDF
+    assert "Sent to office-laser: request id is office-laser-42" in result.stdout
+    assert ANNA_PDF.is_file()
+    assert {r["status"] for r in rows()} == {"printed"}
+
+
+def test_printer_alone_is_the_default_printer(
+    workspace: None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    log = fake_lp(tmp_path / "bin", monkeypatch)
+    ok("print", "--member", "anna-schmidt", "--printer", "--envelopes")
+    args = log.read_text().splitlines()
+    assert "-d" not in args and args[0] == "-t"
+    assert len(pdf_pages(tmp_path / "bin" / "got.pdf")) == 6  # --envelopes was not eaten
+    ok("print", "--member", "anna-schmidt", "--printer")
+    assert "-d" not in log.read_text().splitlines()
+
+
+def test_no_lp_is_refused_saying_how_to_print_and_changes_nothing(
+    workspace: None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    empty = tmp_path / "nobin"
+    empty.mkdir()
+    monkeypatch.setenv("PATH", str(empty))
+    before = snapshot()
+    line = refused("print", "--member", "anna-schmidt", "--printer")
+    assert "no 'lp' command" in line
+    assert line.endswith(
+        "leave out --printer and print out/print/anna-schmidt.pdf from a PDF viewer"
+    )
+    assert snapshot() == before
+    assert not Path("out").exists()
+
+
+def test_a_printer_that_refuses_leaves_nothing_marked_and_no_pdf(
+    workspace: None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    fake_lp(tmp_path / "bin", monkeypatch, fail=True)
+    line = refused("print", "--member", "anna-schmidt", "--printer", "nowhere")
+    assert line == "importune: lp could not print: lp: The printer or class does not exist."
+    assert not ANNA_PDF.exists()
+    assert list(Path("out/print").iterdir()) == []  # no temporary file either
+    assert {r["status"] for r in rows()} == {"generated"}
+
+
+def test_a_printer_name_that_looks_like_an_option_is_refused(workspace: None) -> None:
+    line = refused("print", "--member", "anna-schmidt", "--printer=-x")
+    assert "printer name '-x'" in line
+
+
+# -- refusals: one line, nothing changed ------------------------------------------------------
+
+
+def test_several_members_and_no_member_option_is_refused(workspace: None) -> None:
+    before = snapshot()
+    line = refused("print")
+    assert "2 members: say whose letters to print with --member" in line
+    assert "anna-schmidt" in line
+    assert snapshot() == before and not Path("out").exists()
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("--member", "nobody"), "no member 'nobody'"),
+        (("--member", "anna-schmidt", "--case", "nobody"), "no case 'nobody'"),
+        (("--member", "anna-schmidt", "-o", "letters.txt"), "give a file name ending in .pdf"),
+        (("--member", "anna-schmidt", "--envelope-size", "B4"), "envelope size 'B4'"),
+        (("--member", "anna-schmidt", "--as", "Anna"), "--as and --address go with --pack"),
+    ],
+)
+def test_bad_print_requests_are_refused_and_change_nothing(
+    workspace: None, args: tuple[str, ...], message: str
+) -> None:
+    before = snapshot()
+    assert message in refused("print", *args)
+    assert snapshot() == before
+    assert not Path("out").exists()
+
+
+def test_a_member_with_no_letters_is_refused(workspace: None) -> None:
+    ok("print", "--member", "anna-schmidt")
+    ok("mark-sent", "--member", "anna-schmidt")
+    before = snapshot()
+    pdf = ANNA_PDF.read_bytes()
+    line = refused("print", "--member", "anna-schmidt")
+    assert line == "importune: member 'anna-schmidt' has no letters to print (3 sent)"
+    assert snapshot() == before
+    assert ANNA_PDF.read_bytes() == pdf
+
+
+def test_a_member_whose_cases_have_no_appeals_is_refused() -> None:
+    ok("init")
+    ok("member", "add", "Anna Schmidt")
+    before = snapshot()
+    line = refused("print")
+    assert "member 'anna-schmidt' has no letters to print" in line
+    assert snapshot() == before
+
+
+def test_no_workspace_is_refused(tmp_path: Path) -> None:
+    line = refused("print")
+    assert "no workspace at" in line
+
+
+def test_help_names_every_option() -> None:
+    result = cli("print", "--help")
+    assert result.exit_code == 0
+    for option in ("--member", "--case", "--output", "--envelopes", "--envelope-size", "--labels",
+                   "--printer", "--pack", "--as", "--address"):  # fmt: skip
+        assert option in result.stdout
+    assert MEMBERS  # the helpers' members are the ones printed above
