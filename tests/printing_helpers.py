@@ -25,15 +25,15 @@ from importune.cli import app
 runner = CliRunner()
 
 MEMBERS = {
-    "anna-schmidt": {
-        "name": "Anna Schmidt",
-        "address": "12 Linden Street\nBristol BS1 4DJ",
-        "email": "anna.schmidt@example.org",
+    "hedwig-brandauer": {
+        "name": "Hedwig Brandauer",
+        "address": "9 Orchard Close\nYeovil BA20 1QQ",
+        "email": "hedwig.brandauer@example.org",
     },
-    "mark-konrad": {
-        "name": "Mark Konrad",
-        "address": "77 Quarry Lane\nSheffield S11 8YA",
-        "email": "mark.konrad@example.net",
+    "tomasz-wielgosz": {
+        "name": "Tomasz Wielgosz",
+        "address": "41 Quarry Lane\nSheffield S11 8YA",
+        "email": "t.wielgosz@example.net",
     },
 }
 
@@ -66,7 +66,7 @@ def refused(*args: str) -> str:
     return lines[0]
 
 
-def build_workspace(members: tuple[str, ...] = ("anna-schmidt", "mark-konrad")) -> None:
+def build_workspace(members: tuple[str, ...] = ("hedwig-brandauer", "tomasz-wielgosz")) -> None:
     """The campaign above, in the current folder, through the CLI."""
     ok("init", "--group", "Bristol Letter Group")
     ok("group", "set", "--address", "1 Park Row\nBristol BS1 5LJ", "--email", "group@example.org")
