@@ -1,0 +1,114 @@
+"""How long ``importune print`` takes for one member's pile of letters.
+
+    python benchmarks/print.py [CASES] [OFFICIALS]      (default 20 × 10 = 200 letters)
+
+Builds a synthetic workspace in a temporary folder (CASES held cases × OFFICIALS
+officials, every official written to about every case, one member), then runs the
+real command, as a member would, in a fresh process each time:
+
+- ``print`` on a fresh workspace: the letters are generated first, then laid out;
+- ``print`` again: everything is generated already, the letters are laid out again;
+- ``print --envelopes``: twice the pages (an envelope after each letter).
+
+Each PDF is ONE Typst compile of ``letters/layout.typ`` over every letter; the
+figures include starting Python, opening the workspace and writing the PDF.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from importune import workspace as ws
+from importune.store import open_store
+
+COUNTRIES = ["UZ", "BY", "RU", "IR", "EG", "VN", "TR", "AZ", "CN", "SA"]
+
+
+def build(folder: Path, cases: int, officials: int) -> Path:
+    """A workspace with cases × officials appeals and one member."""
+    db = folder / ws.DB_NAME
+    with open_store(db, create=True) as store:
+        store.set_group(name="Benchmark Letter Group", address="1 Park Row\nBristol BS1 5LJ")
+        store.add_many(
+            "cases",
+            [
+                {
+                    "name": f"Prisoner Number{i:03d}",
+                    "country": COUNTRIES[i % len(COUNTRIES)],
+                    "detained_on": f"20{i % 20:02d}-0{1 + i % 9}-1{i % 9}",
+                    "location": "Karakul",
+                    "charges": "undermining the constitutional order",
+                }
+                for i in range(cases)
+            ],
+        )
+        store.add_many(
+            "officials",
+            [
+                {
+                    "name": f"Official Number{j:03d}",
+                    "title": "Prosecutor General",
+                    "country": COUNTRIES[j % len(COUNTRIES)],
+                    "address": f"{j + 1} Independence Avenue\n100047 Capital City",
+                }
+                for j in range(officials)
+            ],
+        )
+        case_slugs = [row["slug"] for row in store.list("cases")]
+        official_slugs = [row["slug"] for row in store.list("officials")]
+        store.add_many(
+            "appeals", [{"case": c, "official": o} for c in case_slugs for o in official_slugs]
+        )
+        store.add("members", {"name": "Hedwig Brandauer", "address": "9 Orchard Close\nYeovil"})
+    ws.copy_default_letters(folder / ws.LETTERS_DIR)
+    return db
+
+
+def run(folder: Path, *args: str) -> float:
+    """Seconds for one ``importune print`` in a fresh process."""
+    env = {**os.environ, "IMPORTUNE_DB": str(folder / ws.DB_NAME)}
+    env.pop("IMPORTUNE_LETTERS", None)
+    command = [sys.executable, "-m", "importune", "print", *args]
+    start = time.perf_counter()
+    done = subprocess.run(command, cwd=folder, env=env, capture_output=True, text=True)
+    elapsed = time.perf_counter() - start
+    if done.returncode != 0:
+        raise SystemExit(f"importune print failed: {done.stderr.strip()}")
+    return elapsed
+
+
+def pages(path: Path) -> str:
+    try:
+        import pypdf
+    except ImportError:  # pypdf is a test dependency
+        return "?"
+    return str(len(pypdf.PdfReader(path).pages))
+
+
+def main() -> None:
+    cases = int(sys.argv[1]) if len(sys.argv) > 1 else 20
+    officials = int(sys.argv[2]) if len(sys.argv) > 2 else 10
+    letters = cases * officials
+    with tempfile.TemporaryDirectory(prefix="importune-bench-print-") as temp:
+        folder = Path(temp)
+        build(folder, cases, officials)
+        pdf = folder / "out" / "print" / "hedwig-brandauer.pdf"
+        print(f"{letters} letters ({cases} cases × {officials} officials), one member")
+        first = run(folder)
+        print(f"  print, generating them first: {first:6.2f} s  ({pages(pdf)} pages)")
+        again = run(folder)
+        print(f"  print again:                  {again:6.2f} s  ({pages(pdf)} pages)")
+        envelopes = run(folder, "--envelopes")
+        print(f"  print --envelopes:            {envelopes:6.2f} s  ({pages(pdf)} pages)")
+        print(f"  {letters / again:.0f} letters a second, one Typst compile per PDF")
+
+
+if __name__ == "__main__":
+    main()
