@@ -10,13 +10,10 @@ from __future__ import annotations
 
 
 class ImportuneError(Exception):
-    """A refusal: bad input, a record not found, a conflict. Nothing was changed."""
+    """A refusal: bad input, a record not found, a conflict. Nothing was changed.
 
-
-class InvalidInput(ImportuneError):
-    """A value that does not fit its field: a date not in ISO form, an unknown country.
-
-    ``field`` names the field so that an importer can prefix the file, row and column.
+    ``field`` names the field or column to blame, when there is one, so that an
+    importer can prefix the file, row and column.
     """
 
     def __init__(self, message: str, field: str | None = None) -> None:
@@ -24,12 +21,16 @@ class InvalidInput(ImportuneError):
         self.field = field
 
 
+class InvalidInput(ImportuneError):
+    """A value that does not fit its field: a date not in ISO form, an unknown country."""
+
+
 class NotFound(ImportuneError):
     """No record, template or file by that name."""
 
 
 class Conflict(ImportuneError):
-    """The change would clash with what is already there: a duplicate slug, letters that depend on a record."""
+    """The change would clash with what is there: a duplicate slug, letters that need a record."""
 
 
 class WorkspaceError(ImportuneError):

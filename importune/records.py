@@ -55,9 +55,11 @@ class Field:
     """One column of a record: how to read it from text and whether it is required."""
 
     name: str
-    kind: str = "line"  # line | text | date | country | language | email | slug | status | bool | ref | template
+    # line, text, summary, date, country, language, email, slug, status, bool, ref or template
+    kind: str = "line"
     required: bool = False
     help: str = ""
+    default: Any = None  # what a new record holds when the field is not given
 
 
 FIELDS: dict[str, tuple[Field, ...]] = {
@@ -73,7 +75,7 @@ FIELDS: dict[str, tuple[Field, ...]] = {
         Field("summary", "summary"),
         Field("sources", "text", help="URLs, one a line"),
         Field("language", "language", help="ISO 639-1 code of the case's own language"),
-        Field("status", "status"),
+        Field("status", "status", default="detained"),
         Field("released_on", "date"),
         Field("slug", "slug"),
     ),
@@ -92,10 +94,10 @@ FIELDS: dict[str, tuple[Field, ...]] = {
     "appeals": (
         Field("case", "ref", required=True),
         Field("official", "ref", required=True),
-        Field("template", "template"),
+        Field("template", "template", default="concern"),
         Field("language", "language"),
         Field("until", "date", help="no letter is made after this day"),
-        Field("active", "bool"),
+        Field("active", "bool", default=True),
     ),
     "members": (
         Field("name", required=True),
@@ -140,34 +142,70 @@ def parse_date(value: str, field: str = "date") -> str:
         raise InvalidInput(f"{field} {text!r} is not a real day", field) from None
 
 
+# English names in everyday use that neither pycountry nor CLDR (through babel) lists.
+# Ambiguous ones ("Korea", "Congo" for the DRC) are left out on purpose: refused, not guessed.
+_COUNTRY_ALIASES = {
+    "britain": "GB",
+    "great britain": "GB",
+    "uk": "GB",
+    "burma": "MM",
+    "ivory coast": "CI",
+    "turkey": "TR",
+    "palestine": "PS",
+    "drc": "CD",
+    "dr congo": "CD",
+    "democratic republic of the congo": "CD",
+    "republic of the congo": "CG",
+    "east timor": "TL",
+    "swaziland": "SZ",
+    "macedonia": "MK",
+    "holland": "NL",
+    "vatican": "VA",
+}
+
+
+def _country_key(name: str) -> str:
+    """How a country's name is looked up: case, curly apostrophes and a leading "the" aside."""
+    key = unicodedata.normalize("NFC", name).casefold().replace("\u2019", "'").strip()
+    return key.removeprefix("the ").strip()
+
+
 @cache
 def _country_index() -> dict[str, str]:
-    """Every spelling pycountry knows (codes, names, official and common names) → alpha-2."""
+    """Every spelling known (codes; pycountry's names; CLDR's English names) → alpha-2.
+
+    pycountry holds the ISO names ("Russian Federation"); CLDR, through babel,
+    the names people write ("Russia", "Myanmar (Burma)": both parts count).
+    """
     import pycountry
+    from babel import Locale
 
     index: dict[str, str] = {}
     for country in pycountry.countries:
         for attr in ("alpha_2", "alpha_3", "name", "official_name", "common_name"):
             name = getattr(country, attr, None)
             if name:
-                index[name.casefold()] = country.alpha_2
+                index[_country_key(name)] = country.alpha_2
+    codes = set(index.values())
+    for code, name in Locale("en").territories.items():
+        if code not in codes:
+            continue  # regions ("001"), the EU, codes outside ISO 3166
+        for part in re.split(r"\s*[()]\s*", name):
+            if part:
+                index.setdefault(_country_key(part), code)
+    for name, code in _COUNTRY_ALIASES.items():
+        index.setdefault(name, code)
     return index
 
 
 def parse_country(value: str, field: str = "country") -> str:
-    """An ISO 3166 alpha-2 code from a code or an English name (``Uzbekistan`` → ``UZ``)."""
-    text = unicodedata.normalize("NFC", value.strip())
-    code = _country_index().get(text.casefold())
-    if code is None:
-        import pycountry
+    """An ISO 3166 alpha-2 code from a code or an English name (``Uzbekistan`` → ``UZ``).
 
-        try:
-            code = pycountry.countries.search_fuzzy(text)[0].alpha_2 if len(text) > 3 else None
-        except LookupError:
-            code = None
-        # A fuzzy match is only trusted when it is the country's name, not a subdivision's.
-        if code and pycountry.countries.get(alpha_2=code).name.casefold() != text.casefold():
-            code = None
+    Only exact names are taken: a fuzzy match could put a prisoner in the wrong
+    country, and the letter to the wrong government.
+    """
+    text = unicodedata.normalize("NFC", value.strip())
+    code = _country_index().get(_country_key(text))
     if code is None:
         raise InvalidInput(
             f"{field} {text!r} is not a country: use an ISO code (UZ) or its English name", field
@@ -207,21 +245,30 @@ def parse_language(value: str, field: str = "language") -> str:
     code = _language_index().get(text.casefold())
     if code is None:
         raise InvalidInput(
-            f"{field} {text!r} is not a language: use an ISO 639-1 code (en, ru) or its English name",
+            f"{field} {text!r} is not a language: "
+            "use an ISO 639-1 code (en, ru) or its English name",
             field,
         )
     return code
 
 
 def make_slug(name: str) -> str:
-    """The record's ASCII slug, as python-slugify makes it (``Ольга Петрова`` → ``olga-petrova``)."""
+    """The record's ASCII slug, as python-slugify makes it.
+
+    ``Ольга Петрова`` → ``olga-petrova``: ASCII, so that it is safe in a file name
+    and easy to type on any keyboard.
+    """
     from slugify import slugify
 
     return slugify(name, max_length=80, word_boundary=True)
 
 
 def check_slug(value: str, field: str = "slug") -> str:
-    """A slug given by hand: lowercase ASCII words joined by hyphens, never a path, never a number."""
+    """A slug given by hand: lowercase ASCII words joined by hyphens.
+
+    Never a path (it becomes a folder under ``out/``) and never a number (it
+    would read as an id).
+    """
     text = value.strip()
     if not SLUG_RE.match(text):
         raise InvalidInput(
@@ -243,6 +290,32 @@ def check_template_name(value: str, field: str = "template") -> str:
             field,
         )
     return text
+
+
+GROUP_KEYS = ("name", "address", "email")
+
+
+def check_group(values: Mapping[str, str | None]) -> dict[str, str | None]:
+    """The group's settings as given (None: leave as it is), checked and cleaned.
+
+    Kept apart from the store so that ``init --group`` can refuse a bad name
+    before it creates a file.
+    """
+    changes: dict[str, str | None] = {}
+    for key, value in values.items():
+        if key not in GROUP_KEYS:
+            raise InvalidInput(f"the group has no {key!r}", key)
+        if value is None:
+            continue
+        multiline = key == "address"
+        limit = MULTI_LINE_MAX if multiline else SINGLE_LINE_MAX
+        text = clean_text(value, key, multiline=multiline, limit=limit)
+        if key == "email" and text and not EMAIL_RE.match(text):
+            raise InvalidInput(f"email {text!r} is not an e-mail address", "email")
+        if key == "name" and not text:
+            raise InvalidInput("the group's name is empty", "name")
+        changes[key] = text
+    return changes
 
 
 def parse_bool(value: Any, field: str) -> bool:
@@ -294,13 +367,23 @@ def _convert(field: Field, value: Any) -> Any:
     return text
 
 
+def check_dates(record: Mapping[str, Any]) -> None:
+    """A prisoner cannot be released before they were detained: a typo, refused."""
+    released, detained = record.get("released_on"), record.get("detained_on")
+    if released and detained and released < detained:
+        raise InvalidInput(
+            f"released_on {released} is before detained_on {detained}", "released_on"
+        )
+
+
 def normalise(kind: str, raw: Mapping[str, Any], *, partial: bool = False) -> dict[str, Any]:
     """Check and normalise one record of ``kind``.
 
     ``raw`` maps column names to text (or None for "not given"). Unknown columns
     are refused, so a misspelt spreadsheet heading is not silently dropped. With
     ``partial`` (an edit) only the given fields are returned and required fields
-    may be absent, but never emptied. Without it a missing slug is made from the name.
+    may be absent, but never emptied. Without it every field is returned, an
+    absent one as its default, and a missing slug is made from the name.
     """
     fields = {f.name: f for f in FIELDS[kind]}
     unknown = [key for key in raw if key not in fields]
@@ -312,19 +395,24 @@ def normalise(kind: str, raw: Mapping[str, Any], *, partial: bool = False) -> di
     for name, value in raw.items():
         record[name] = _convert(fields[name], value)
     for field in fields.values():
-        if field.required and (field.name in record or not partial) and not record.get(field.name):
+        if record.get(field.name) is not None:
+            continue
+        given = field.name in record
+        if field.required and (given or not partial):
             raise InvalidInput(f"{field.name} is empty", field.name)
-    if kind == "cases" and record.get("released_on") and record.get("detained_on"):
-        if record["released_on"] < record["detained_on"]:
-            raise InvalidInput(
-                f"released_on {record['released_on']} is before detained_on {record['detained_on']}",
-                "released_on",
-            )
+        if partial and given and field.default is not None:
+            raise InvalidInput(f"{field.name} cannot be emptied", field.name)
+        if not partial:
+            # An empty cell takes the default; every column is there, so that the
+            # rows of one import insert alike.
+            record[field.name] = field.default
+    check_dates(record)
     if "name" in fields and not partial and not record.get("slug"):
         slug = make_slug(record["name"])
         if not slug or slug.isdigit():
             raise InvalidInput(
-                f"cannot make a slug from the name {record['name']!r}: give one with slug", "slug"
+                f"cannot make a slug from the name {record['name']!r}: give it a slug of its own",
+                "slug",
             )
         record["slug"] = slug
     return record

@@ -23,7 +23,7 @@ import sqlite_utils
 from sqlite_utils import Migrations
 
 from importune import records
-from importune.errors import Conflict, InvalidInput, NotFound, WorkspaceError
+from importune.errors import Conflict, ImportuneError, NotFound, WorkspaceError
 
 BUSY_TIMEOUT_MS = 10_000
 
@@ -150,25 +150,46 @@ def _create_private(path: Path) -> None:
 
 
 def _connect(path: Path) -> sqlite_utils.Database:
+    """A connection that checks foreign keys and waits for a busy writer; nothing written."""
     conn = sqlite3.connect(str(path), timeout=BUSY_TIMEOUT_MS / 1000)
     db = sqlite_utils.Database(conn, execute_plugins=False)
     db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
     db.execute("PRAGMA foreign_keys = ON")
-    if db.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
-        db.execute("PRAGMA journal_mode = WAL")
-    db.execute("PRAGMA synchronous = NORMAL")
     return db
 
 
-def migrate(db: sqlite_utils.Database) -> list[str]:
-    """Apply every pending migration; return the names applied (empty when up to date)."""
+def _use_wal(db: sqlite_utils.Database) -> None:
+    """WAL journal: readers never wait for the writer. Set once it is known to be ours,
+    since switching rewrites the file's header."""
+    if db.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
+        db.execute("PRAGMA journal_mode = WAL")
+    db.execute("PRAGMA synchronous = NORMAL")
+
+
+def _refuse_strangers(db: sqlite_utils.Database) -> list[str]:
+    """The migrations already applied; refused when the file is not ours to migrate.
+
+    A database that names a migration this importune does not know was made by a
+    newer one. A database that holds tables but no record of importune's
+    migrations belongs to another program (a mistyped ``--db``). Either is
+    refused before anything is written to it.
+    """
     known = {m.name for m in migrations._migrations}
     applied = [m.name for m in migrations.applied(db)]
     newer = [name for name in applied if name not in known]
     if newer:
         raise WorkspaceError(
-            f"this workspace was made by a newer importune (migration {newer[0]!r}); upgrade importune"
+            f"this workspace was made by a newer importune (migration {newer[0]!r}); "
+            "upgrade importune"
         )
+    if not applied and any(not name.startswith("sqlite_") for name in db.table_names()):
+        raise WorkspaceError("not an importune workspace: it holds another program's tables")
+    return applied
+
+
+def migrate(db: sqlite_utils.Database) -> list[str]:
+    """Apply every pending migration; return the names applied (empty when up to date)."""
+    _refuse_strangers(db)
     pending = [m.name for m in migrations.pending(db)]
     if pending:
         migrations.apply(db)
@@ -180,7 +201,9 @@ def open_store(path: Path, *, create: bool = False) -> Store:
     """Open (and migrate) the workspace at ``path``; ``create`` makes a new one instead.
 
     Opening never creates a file by accident: a mistyped ``--db`` is a refusal,
-    not an empty workspace.
+    not an empty workspace. A refused opening closes its connection (so SQLite
+    removes the -wal and -shm files it made) and a refused creation removes the
+    file it made: a refusal leaves the folder as it was.
     """
     path = Path(path)
     if create:
@@ -191,14 +214,29 @@ def open_store(path: Path, *, create: bool = False) -> Store:
         raise WorkspaceError(
             f"no workspace at {path}: run 'importune init' there, or pass --db or set IMPORTUNE_DB"
         )
+    db: sqlite_utils.Database | None = None
     try:
         db = _connect(path)
+        _refuse_strangers(db)
+        _use_wal(db)
         applied = migrate(db)
-    except sqlite3.DatabaseError as error:
+    except (sqlite3.DatabaseError, WorkspaceError) as error:
+        if db is not None:
+            db.close()
+        if create:
+            remove_database(path)
+        if isinstance(error, WorkspaceError):
+            raise
         raise WorkspaceError(f"{path}: {error}") from None
     store = Store(db, path)
     store.migrated = applied
     return store
+
+
+def remove_database(path: Path) -> None:
+    """Remove a database that was just created, with SQLite's side files."""
+    for suffix in ("", "-wal", "-shm", "-journal"):
+        Path(f"{path}{suffix}").unlink(missing_ok=True)
 
 
 class Store:
@@ -273,12 +311,10 @@ class Store:
                 record = records.normalise(kind, raw)
                 if kind == "appeals":
                     record = self._resolve_appeal(record)
-            except InvalidInput as error:
+            except ImportuneError as error:
                 raise _located(error, label) from None
-            except NotFound as error:
-                raise NotFound(_prefix(label, str(error))) from None
             prepared.append(record)
-        self._refuse_duplicates(kind, prepared, labels)
+        self._refuse_duplicates(kind, prepared, labels, rows)
         with self.db.atomic():
             table = self.db.table(kind)
             table.insert_all(prepared, batch_size=1000)
@@ -286,34 +322,52 @@ class Store:
         return [{"id": first + i, **record} for i, record in enumerate(prepared)]
 
     def _refuse_duplicates(
-        self, kind: str, prepared: list[dict[str, Any]], labels: list[str]
+        self,
+        kind: str,
+        prepared: list[dict[str, Any]],
+        labels: list[str],
+        raws: list[Mapping[str, Any]],
     ) -> None:
+        """A slug (or an appeal's case and official) twice in the rows, or already there.
+
+        The column named is the one to change: ``slug`` when the row gave one,
+        else ``name``, which the slug was made from.
+        """
         if kind == "appeals":
-            keys = [(r["case_id"], r["official_id"]) for r in prepared]
+            keys: list[Any] = [(r["case_id"], r["official_id"]) for r in prepared]
             sql = "SELECT case_id, official_id FROM appeals"
-            taken = {tuple(row.values()) for row in self.query(sql)}
-            what = "an appeal to this official for this case"
+            taken = {(row["case_id"], row["official_id"]) for row in self.query(sql)}
+            columns = ["official"] * len(keys)
         else:
             keys = [r["slug"] for r in prepared]
             taken = {row["slug"] for row in self.query(f"SELECT slug FROM [{kind}]")}
-            what = None
+            columns = ["slug" if raw.get("slug") else "name" for raw in raws]
         seen: dict[Any, str] = {}
-        for label, key in zip(labels, keys, strict=True):
-            name = what or f"{SINGULAR[kind]} slug {key!r}"
+        for label, key, column in zip(labels, keys, columns, strict=True):
+            if kind == "appeals":
+                what = "an appeal to this official for this case"
+            else:
+                what = f"{SINGULAR[kind]} slug {key!r}"
+            where = f"{label}, column {column!r}" if label else ""
             if key in seen:
-                where = f" (also {seen[key]})" if seen[key] else ""
-                raise Conflict(_prefix(label, f"{name} appears twice{where}"))
+                also = f" (also {seen[key].rsplit(', ', 1)[-1]})" if seen[key] else ""
+                raise Conflict(_prefix(where, f"{what} appears twice{also}"), column)
             if key in taken:
-                hint = "" if what else ": give another with slug"
-                raise Conflict(_prefix(label, f"{name} already exists{hint}"))
+                hint = "" if kind == "appeals" else ": give this one a slug of its own"
+                raise Conflict(_prefix(where, f"{what} already exists{hint}"), column)
             seen[key] = label
 
     def _resolve_appeal(self, record: dict[str, Any]) -> dict[str, Any]:
-        case = self.get("cases", record.pop("case"))
-        official = self.get("officials", record.pop("official"))
+        """An appeal's case and official, given by id or slug, as the rows' ids."""
+        ids = {}
+        for column, kind in (("case", "cases"), ("official", "officials")):
+            try:
+                ids[column] = self.get(kind, record.pop(column))["id"]
+            except NotFound as error:
+                raise NotFound(str(error), column) from None
         return {
-            "case_id": case["id"],
-            "official_id": official["id"],
+            "case_id": ids["case"],
+            "official_id": ids["official"],
             "template": record.get("template") or "concern",
             "language": record.get("language"),
             "until": record.get("until"),
@@ -327,14 +381,7 @@ class Store:
             kind, {k: v for k, v in raw.items() if v is not None}, partial=True
         )
         if kind == "cases":
-            merged = {**current, **changes}
-            if merged.get("released_on") and merged.get("detained_on"):
-                if merged["released_on"] < merged["detained_on"]:
-                    raise InvalidInput(
-                        f"released_on {merged['released_on']} is before detained_on "
-                        f"{merged['detained_on']}",
-                        "released_on",
-                    )
+            records.check_dates({**current, **changes})
         if "slug" in changes and changes["slug"] != current["slug"]:
             clash = self.query(f"SELECT id FROM [{kind}] WHERE slug = ?", [changes["slug"]])
             if clash:
@@ -392,7 +439,7 @@ class Store:
 
     # -- the group's settings ---------------------------------------------------
 
-    GROUP_KEYS = ("name", "address", "email")
+    GROUP_KEYS = records.GROUP_KEYS
 
     def group(self) -> dict[str, str | None]:
         """The group that signs off its letters: name, address, email."""
@@ -403,18 +450,7 @@ class Store:
         return {key: stored.get(key) for key in self.GROUP_KEYS}
 
     def set_group(self, **values: str | None) -> dict[str, str | None]:
-        changes: dict[str, str | None] = {}
-        for key, value in values.items():
-            if value is None:
-                continue
-            multiline = key == "address"
-            limit = records.MULTI_LINE_MAX if multiline else records.SINGLE_LINE_MAX
-            text = records.clean_text(value, key, multiline=multiline, limit=limit)
-            if key == "email" and text and not records.EMAIL_RE.match(text):
-                raise InvalidInput(f"email {text!r} is not an e-mail address", "email")
-            if key == "name" and not text:
-                raise InvalidInput("the group's name is empty", "name")
-            changes[key] = text
+        changes = records.check_group(values)
         with self.db.atomic():
             self.db.table("settings").upsert_all(
                 [{"key": f"group.{key}", "value": value} for key, value in changes.items()],
@@ -443,9 +479,9 @@ def _prefix(label: str, message: str) -> str:
     return f"{label}: {message}" if label else message
 
 
-def _located(error: InvalidInput, label: str) -> InvalidInput:
-    """Name the row and column of a refused value: ``cases.csv, row 4, column 'country': ...``."""
+def _located(error: ImportuneError, label: str) -> ImportuneError:
+    """Name the row and column of a refusal: ``cases.csv, row 4, column 'country': ...``."""
     if not label:
         return error
     column = f", column {error.field!r}" if error.field else ""
-    return InvalidInput(f"{label}{column}: {error}", error.field)
+    return type(error)(f"{label}{column}: {error}", error.field)

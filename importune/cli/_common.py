@@ -40,10 +40,14 @@ class RefusingGroup(TyperGroup):
         except ImportuneError as error:
             refuse(str(error))
             raise typer.Exit(1) from None
-        except sqlite3.OperationalError as error:
+        except sqlite3.DatabaseError as error:
+            # The core checks before it writes; this is the last guard (another
+            # program's write in between, a full disk), still one line, no traceback.
             text = str(error)
             if "locked" in text or "busy" in text:
                 text = "the workspace is busy (another importune is writing); try again"
+            if isinstance(error, sqlite3.IntegrityError):
+                text = f"the database refused the change: {text}"
             refuse(text)
             raise typer.Exit(1) from None
         except OSError as error:

@@ -118,9 +118,8 @@ def case_add(
     )  # fmt: skip
     with workspace(ctx) as store:
         case = store.add("cases", raw)
-    say(
-        f"Added case {case['slug']} (id {case['id']}). Next: importune appeal add {case['slug']} OFFICIAL"
-    )
+    say(f"Added case {case['slug']} (id {case['id']}).")
+    say(f"Next: importune appeal add {case['slug']} OFFICIAL")
 
 
 @case_app.command("list")
@@ -135,6 +134,8 @@ def case_list(
     """List the cases."""
     from importune import records
 
+    if status is not None and status not in records.CASE_STATUSES:
+        raise InvalidInput(f"status {status!r} is not one of {', '.join(records.CASE_STATUSES)}")
     filters: dict[str, Any] = {"status": status}
     if country:
         filters["country"] = records.parse_country(country)
@@ -240,9 +241,8 @@ def official_add(
     )  # fmt: skip
     with workspace(ctx) as store:
         row = store.add("officials", raw)
-    say(
-        f"Added official {row['slug']} (id {row['id']}). Next: importune appeal add CASE {row['slug']}"
-    )
+    say(f"Added official {row['slug']} (id {row['id']}).")
+    say(f"Next: importune appeal add CASE {row['slug']}")
 
 
 @official_app.command("list")
@@ -255,8 +255,8 @@ def official_list(ctx: typer.Context, country: Country = None, json_: JsonFlag =
     if json_:
         print_json(rows)
     else:
-        table(rows, ["id", "slug", "name", "title", "country", "language", "email"],
-              empty="No officials. Add one: importune official add NAME --country CC --address TEXT")  # fmt: skip
+        empty = "No officials. Add one: importune official add NAME --country CC --address TEXT"
+        table(rows, ["id", "slug", "name", "title", "country", "language", "email"], empty=empty)
 
 
 @official_app.command("show")

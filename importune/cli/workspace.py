@@ -26,25 +26,50 @@ def init(
 ) -> None:
     """Create a workspace: importune.db and the group's own letters/ templates."""
     from importune import workspace as ws
-    from importune.store import open_store
+    from importune.records import check_group
+    from importune.store import open_store, remove_database
 
-    db = settings(ctx).db or folder / ws.DB_NAME
+    db = _new_database(ctx, folder)
+    checked = check_group({"name": group}) if group else {}  # refused before any file is made
     store = open_store(db, create=True)
     try:
-        if group:
-            store.set_group(name=group)
-    finally:
+        if checked:
+            store.set_group(**checked)
         store.close()
-    copied = ws.copy_default_letters(folder / ws.LETTERS_DIR)
+        copied = ws.copy_default_letters(folder / ws.LETTERS_DIR)
+    except BaseException:
+        store.close()
+        remove_database(db)
+        raise
     say(f"Created {db} (readable by you only: it will hold members' addresses).")
+    letters = folder / ws.LETTERS_DIR
     if copied:
-        say(
-            f"Copied the default templates to {folder / ws.LETTERS_DIR}/: edit them to suit your group."
-        )
+        say(f"Copied the default templates to {letters}/: edit them to suit your group.")
     else:
-        say(f"Kept your templates in {folder / ws.LETTERS_DIR}/.")
+        say(f"Kept your templates in {letters}/.")
     where = "" if folder == Path(".") else f"cd {folder} && "
     say(f"Next: {where}importune case add NAME --country CC")
+
+
+def _new_database(ctx: typer.Context, folder: Path) -> Path:
+    """Where ``init`` makes the database.
+
+    ``--db`` typed on the command line wins; a folder given to ``init`` comes
+    next (``importune init campaign`` makes ``campaign/importune.db`` even when
+    ``$IMPORTUNE_DB`` names another workspace); else ``$IMPORTUNE_DB``, else
+    ``./importune.db``.
+    """
+    from importune.workspace import DB_NAME
+
+    root = ctx.find_root()
+    given = settings(ctx).db
+    db_source = root.get_parameter_source("db")
+    folder_source = ctx.get_parameter_source("folder")
+    if given is not None and db_source is not None and db_source.name == "COMMANDLINE":
+        return given
+    if folder_source is not None and folder_source.name == "COMMANDLINE":
+        return folder / DB_NAME
+    return settings(ctx).db_path if given is not None else folder / DB_NAME
 
 
 @group_app.command("show")

@@ -1,0 +1,127 @@
+"""What every test shares: a private workspace folder and the real command line.
+
+Each test runs in its own ``tmp_path``, with ``IMPORTUNE_DB`` and
+``IMPORTUNE_LETTERS`` pointing there, so no test can read or write a real
+campaign. Commands run through Typer's ``CliRunner`` against the real app, as a
+person would type them; ``refused`` also proves that a refusal changed nothing
+(every file in the folder, and the database after a checkpoint, byte for byte).
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Callable
+from contextlib import closing
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner, Result
+
+from importune.cli import app
+
+GROUP = "Global Importune"
+
+Run = Callable[..., Result]
+
+
+@pytest.fixture(autouse=True)
+def _private_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every test works in its own folder; rich tables are wide enough not to wrap."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("IMPORTUNE_DB", str(tmp_path / "importune.db"))
+    monkeypatch.setenv("IMPORTUNE_LETTERS", str(tmp_path / "letters"))
+    monkeypatch.setenv("COLUMNS", "200")
+    monkeypatch.delenv("IMPORTUNE_FONTS", raising=False)
+
+
+def invoke(*args: object, input: str | None = None) -> Result:
+    """One command through the real app, as typed (every argument as text)."""
+    return CliRunner().invoke(app, [str(arg) for arg in args], input=input)
+
+
+@pytest.fixture
+def run() -> Run:
+    """``run("case", "list")``: the CliRunner result, whatever the status."""
+    return invoke
+
+
+@pytest.fixture
+def ok() -> Run:
+    """A command that must succeed; its result."""
+
+    def succeed(*args: object, input: str | None = None) -> Result:
+        result = invoke(*args, input=input)
+        assert result.exit_code == 0, f"{args}: {result.stdout}{result.stderr}"
+        return result
+
+    return succeed
+
+
+def folder_state(root: Path | None = None) -> dict[str, bytes]:
+    """Every file under ``root`` with its bytes, the database's read after a checkpoint.
+
+    In WAL mode a write may sit in ``importune.db-wal``; checkpointing it into the
+    main file first means that any committed change, wherever SQLite put it,
+    shows up as different bytes of ``importune.db``. The dump is added as well
+    so that a failure shows which rows differ.
+    """
+    root = root or Path.cwd()
+    state: dict[str, bytes] = {}
+    for db in sorted(root.rglob("*")):
+        if not db.is_file() or db.read_bytes()[:16] != b"SQLite format 3\x00":
+            continue  # not a database: its bytes are compared below
+        with closing(sqlite3.connect(db)) as conn:
+            conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            dump = "\n".join(conn.iterdump())
+        state[f"{db.relative_to(root)} (dump)"] = dump.encode()
+    for path in sorted(root.rglob("*")):
+        if path.is_file():
+            state[path.relative_to(root).as_posix()] = path.read_bytes()
+    return state
+
+
+def refusal(*args: object, input: str | None = None) -> str:
+    """Run a command that must be refused; return its one line on stderr.
+
+    Refused means status 1, a clean exit (no exception escaped, so no
+    traceback), nothing on stdout, exactly one line on stderr, and every file
+    in the workspace folder, the database included, exactly as it was.
+    """
+    before = folder_state()
+    result = invoke(*args, input=input)
+    assert result.exit_code == 1, f"{args}: status {result.exit_code}\n{result.output}"
+    assert isinstance(result.exception, SystemExit), result.exception
+    assert "Traceback" not in result.output
+    assert result.stdout == ""
+    lines = result.stderr.splitlines()
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith("importune: ")
+    assert folder_state() == before, f"{args} changed the workspace"
+    return lines[0].removeprefix("importune: ")
+
+
+@pytest.fixture
+def refused() -> Callable[..., str]:
+    """``refused("case", "add", ...)``: the one line, once the refusal is proved harmless."""
+    return refusal
+
+
+@pytest.fixture
+def workspace(tmp_path: Path) -> Path:
+    """A new workspace in ``tmp_path``, made by ``importune init --group``."""
+    result = invoke("init", "--group", GROUP)
+    assert result.exit_code == 0, result.output
+    return tmp_path
+
+
+def rows(sql: str, params: tuple[object, ...] = (), db: Path | None = None) -> list[dict]:
+    """Rows as the file holds them, read with plain sqlite3 (as Datasette would)."""
+    with closing(sqlite3.connect(db or Path.cwd() / "importune.db")) as conn:
+        conn.row_factory = sqlite3.Row
+        return [dict(row) for row in conn.execute(sql, params)]
+
+
+@pytest.fixture
+def sql() -> Callable[..., list[dict]]:
+    """``sql("SELECT ...")``: query the workspace's database directly."""
+    return rows
