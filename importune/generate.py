@@ -19,15 +19,19 @@ How a run stays safe and idempotent:
   rendered are the files renamed into place and the transaction committed. A
   refusal anywhere (a template error, a script no font covers, an e-mail with
   no address) deletes the temporary files and rolls back: no file, no row.
-- Nothing holds every letter in memory: rows go to the database in batches and
-  the list of renames is read back from the database at the end.
+- Nothing holds every letter in memory: the plan is made one letter at a time,
+  the letters on record are read one appeal at a time (one query, streamed),
+  rows go to the database in batches and the list of renames is read back from
+  the database at the end.
 """
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import hashlib
 import os
+import sqlite3
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -40,6 +44,9 @@ TEMP_SUFFIX = ".importune-tmp"
 BATCH = 500
 HELD = ("detained", "unknown")
 """Case statuses that still get letters of concern."""
+CONCERN = "concern"
+THANKS = "thanks"
+"""The thank-you letter: made only for a case whose prisoner has been released."""
 
 
 @dataclass
@@ -94,7 +101,27 @@ def _ids(store: Store, kind: str, refs: Sequence[str]) -> set[int] | None:
     return {store.get(kind, ref)["id"] for ref in refs} if refs else None
 
 
-def plan(store: Store, options: Options) -> list[Job]:
+@dataclass
+class Plan:
+    """The letters a run would make, in a stable order (case, official, member).
+
+    It holds the appeals and the members, not the letters: iterating makes each
+    :class:`Job` as it is needed, so a campaign of any size plans in the same memory.
+    """
+
+    appeals: list[tuple[dict[str, Any], dict[str, Any], dict[str, Any], str, str | None]]
+    members: list[dict[str, Any] | None]
+
+    def __len__(self) -> int:
+        return len(self.appeals) * len(self.members)
+
+    def __iter__(self) -> Iterator[Job]:
+        for case, official, appeal, template, skip in self.appeals:
+            for member in self.members:
+                yield Job(case, official, member, appeal, template, skip)
+
+
+def plan(store: Store, options: Options) -> Plan:
     """The letters a run would make, in a stable order (case, official, member).
 
     One query per table; filters are resolved first so that a mistyped slug is
@@ -113,29 +140,44 @@ def plan(store: Store, options: Options) -> list[Job]:
     members: list[dict[str, Any] | None] = [
         row for row in store.list("members") if member_ids is None or row["id"] in member_ids
     ]
+    members.sort(key=_member_slug)
     if options.unsigned or not store.count("members"):
         members = [None]
-    appeals = store.query("SELECT * FROM appeals ORDER BY case_id, official_id")
     today = options.today.isoformat()
-    jobs: list[Job] = []
-    for appeal in appeals:
+    appeals = []
+    for appeal in store.query("SELECT * FROM appeals ORDER BY case_id, official_id"):
         if case_ids is not None and appeal["case_id"] not in case_ids:
             continue
         if official_ids is not None and appeal["official_id"] not in official_ids:
             continue
         case, official = cases[appeal["case_id"]], officials[appeal["official_id"]]
         name = template or appeal["template"]
-        skip = None
-        if not appeal["active"]:
-            skip = "the appeal is paused"
-        elif appeal["until"] and appeal["until"] < today:
-            skip = f"the appeal ended on {appeal['until']}"
-        elif case["status"] not in HELD and (template is None or template == "concern"):
-            skip = f"the case is {case['status']}"
-        for member in members:
-            jobs.append(Job(case, official, member, appeal, name, skip))
-    jobs.sort(key=lambda j: (j.case["slug"], j.official["slug"], _member_slug(j.member)))
-    return jobs
+        appeals.append((case, official, appeal, name, _skip(case, appeal, name, template, today)))
+    appeals.sort(key=lambda a: (a[0]["slug"], a[1]["slug"]))
+    return Plan(appeals, members)
+
+
+def _skip(
+    case: dict[str, Any], appeal: dict[str, Any], name: str, asked: str | None, today: str
+) -> str | None:
+    """Why an appeal's letters will not be made this time, or None when they will.
+
+    A letter of concern is for a prisoner still held; a thank-you letter only for
+    one released (never "thank you for the release" to someone still in prison).
+    Another template asked for by name with ``--template`` is made whatever the
+    case's status: the organizer chose it.
+    """
+    if not appeal["active"]:
+        return "the appeal is paused"
+    if appeal["until"] and appeal["until"] < today:
+        return f"the appeal ended on {appeal['until']}"
+    if name == THANKS:
+        if case["status"] != "released":
+            return f"the case is {case['status']}: a thank-you letter waits for the release"
+        return None
+    if case["status"] not in HELD and (asked is None or name == CONCERN):
+        return f"the case is {case['status']}"
+    return None
 
 
 def _member_slug(member: dict[str, Any] | None) -> str:
@@ -147,17 +189,20 @@ def relative_path(job: Job, extension: str) -> str:
     name before the extension when it is not the letter of concern (``.thanks.txt``), so a
     thank-you letter never takes a letter of concern's place. Slugs and template names are
     checked ASCII words, so the path cannot climb out of the output folder."""
-    kind = "" if job.template == "concern" else f".{job.template}"
+    kind = "" if job.template == CONCERN else f".{job.template}"
     return f"{job.case['slug']}/{job.official['slug']}--{_member_slug(job.member)}{kind}{extension}"
 
 
-def _stored_path(out: Path, relative: str, base: Path) -> str:
-    """The path as the letters table records it: relative to the workspace when inside it."""
-    path = out / relative
+def _stored_prefix(out: Path, base: Path) -> str:
+    """What the letters table puts before a letter's relative path: the output folder
+    relative to the workspace when it is inside it (``out/``), else its absolute path.
+    Resolved once per run, not once per letter."""
+    folder = out.resolve()
     try:
-        return str(path.resolve().relative_to(base.resolve()))
+        text = folder.relative_to(base.resolve()).as_posix()
     except ValueError:
-        return str(path.resolve())
+        text = folder.as_posix()
+    return "" if text == "." else text.rstrip("/") + "/"
 
 
 def generate(
@@ -172,8 +217,8 @@ def generate(
         on_total(len(jobs))
     run = _Run(store, options)
     outcome = Outcome()
-    _sweep(options.out)
     try:
+        _sweep(options.out)
         with store.atomic():
             for job in jobs:
                 entry = run.one(job)
@@ -188,10 +233,11 @@ def generate(
             if not options.dry_run:
                 _rename_all(store, options, run.stamp, run.base)
     except BaseException:
-        for temp in run.temps:
-            temp.unlink(missing_ok=True)
+        run.discard()
         raise
-    if not options.dry_run:
+    finally:
+        run.close()
+    if not options.dry_run and options.collect:
         _fill_ids(store, outcome, options.fmt)
     return outcome
 
@@ -208,11 +254,22 @@ class _Run:
         self.composer = Composer(options.letters_dir, store.group(), options.today)
         self.renderer = Renderer(options.letters_dir, options.fmt)
         self.base = store.path.parent
-        self.existing = _existing(store, options.fmt)
+        self.out = str(options.out)
+        self.prefix = _stored_prefix(options.out, self.base)
         self.stamp = dt.datetime.now(dt.UTC).isoformat(timespec="microseconds")
         self.writes: list[tuple[Any, ...]] = []
         self.superseded: list[int] = []
-        self.temps: list[Path] = []
+        # What this run made on disk, so that a refusal can take it all away again:
+        # the case folders it wrote into, and the folders it created (out/ among them).
+        self.touched: set[str] = set()
+        self.created: list[str] = []
+        self._record = _OnRecord(store, options.fmt)
+        self._appeal: tuple[str, str] | None = None
+        self._existing: dict[tuple[Any, ...], dict[str, Any]] = {}
+        self._listed: tuple[str, set[str]] | None = None
+
+    def close(self) -> None:
+        self._record.close()
 
     def render(self, job: Job, appeal: dict[str, Any], on: dt.date) -> tuple[bytes, str]:
         letter = self.composer.compose(job.case, job.official, job.member, appeal, on=on)
@@ -220,17 +277,39 @@ class _Run:
         content = self.renderer.render(letter)
         return content, hashlib.sha256(content).hexdigest()
 
+    def existing(self, job: Job) -> dict[tuple[Any, ...], dict[str, Any]]:
+        """The letters on record for this job's appeal (read when the run reaches it)."""
+        key = (job.case["slug"], job.official["slug"])
+        if key != self._appeal:
+            self._appeal = key
+            self._existing = self._record.take(job.case["id"], job.official["id"], key)
+        return self._existing
+
+    def on_disk(self, case_slug: str, name: str) -> bool:
+        """Whether ``OUT/<case_slug>/<name>`` is a file, from one listing of the case's
+        folder (a run reaches the cases one after the other) rather than a stat a letter."""
+        if self._listed is None or self._listed[0] != case_slug:
+            names: set[str] = set()
+            try:
+                with os.scandir(os.path.join(self.out, case_slug)) as entries:
+                    names = {e.name for e in entries if e.is_file(follow_symlinks=False)}
+            except (FileNotFoundError, NotADirectoryError):
+                pass
+            self._listed = (case_slug, names)
+        return name in self._listed[1]
+
     def one(self, job: Job) -> dict[str, Any]:
         """Render one letter, decide whether it changed, stage its file and row."""
         options = self.options
         relative = relative_path(job, self.renderer.extension)
+        stored = self.prefix + relative
         entry: dict[str, Any] = {
             "id": None,
             "case": job.case["slug"],
             "official": job.official["slug"],
             "member": job.member["slug"] if job.member else None,
             "format": options.fmt,
-            "path": _stored_path(options.out, relative, self.base),
+            "path": stored,
             "template": job.template,
             "language": None,
             "state": "skipped",
@@ -241,16 +320,16 @@ class _Run:
         language = self.composer.letter_language(job.appeal, job.official)
         _, language = self.composer.resolve(job.template, language, job.case["slug"])
         entry["language"] = language
-        key = (job.case["id"], job.official["id"], job.member["id"] if job.member else 0,
-               job.template, language)  # fmt: skip
-        row = self.existing.get(key)
+        existing = self.existing(job)
+        row = existing.get((job.member["id"] if job.member else 0, job.template, language))
         if row is not None:
             entry["id"] = row["id"]
         appeal = {**job.appeal, "template": job.template}
         dated = dt.date.fromisoformat(row["dated"]) if row else options.today
         content, digest = self.render(job, appeal, dated)
-        same = row is not None and row["sha256"] == digest and row["path"] == entry["path"]
-        if same and not options.force and (self.base / row["path"]).is_file():
+        same = row is not None and row["sha256"] == digest and row["path"] == stored
+        folder, name = relative.split("/", 1)
+        if same and not options.force and self.on_disk(folder, name):
             entry["state"] = "unchanged"
             return entry
         if row is not None and row["status"] in ("printed", "sent"):
@@ -260,29 +339,46 @@ class _Run:
             # The words changed: the letter is written anew, and dated today.
             dated = options.today
             content, digest = self.render(job, appeal, dated)
-        holder = self.existing.get(("path", entry["path"]))
-        if holder is not None and holder is not row:
+        holder = existing.get(("path", stored))
+        if holder is not None and holder is not row and holder["status"] in ("printed", "sent"):
             # Another letter has this file (the same one, in the language the appeal
-            # had before): it is superseded, unless it has gone to print.
-            if holder["status"] in ("printed", "sent"):
-                entry["reason"] = f"{entry['path']} was already {holder['status']}"
-                return entry
-            self.superseded.append(holder["id"])
+            # had before) and it has gone to print: it is not replaced.
+            entry["reason"] = f"{stored} was already {holder['status']}"
+            return entry
         entry["state"] = "generated"
         if options.dry_run:
             return entry
-        final = options.out / relative
-        temp = final.with_name(final.name + TEMP_SUFFIX)
-        final.parent.mkdir(parents=True, exist_ok=True)
-        self.temps.append(temp)
-        with open(temp, "wb") as handle:
-            handle.write(content)
+        if holder is not None and holder is not row:
+            self.superseded.append(holder["id"])
+        self._stage(folder, name, content)
         self.writes.append(
             (job.case["id"], job.official["id"], job.member["id"] if job.member else None,
-             job.template, language, options.fmt, entry["path"], digest, dated.isoformat(),
+             job.template, language, options.fmt, stored, digest, dated.isoformat(),
              self.stamp)
         )  # fmt: skip
         return entry
+
+    def _stage(self, folder: str, name: str, content: bytes) -> None:
+        """Write the letter whole under its temporary name, beside its final one."""
+        directory = os.path.join(self.out, folder)
+        if folder not in self.touched:
+            if not os.path.isdir(self.out):
+                os.makedirs(self.out)
+                self.created.append(self.out)
+            if not os.path.isdir(directory):
+                os.mkdir(directory)
+                self.created.append(directory)
+            self.touched.add(folder)
+        with open(os.path.join(directory, name + TEMP_SUFFIX), "wb") as handle:
+            handle.write(content)
+
+    def discard(self) -> None:
+        """After a refusal: the staged files and the folders this run made are removed."""
+        for folder in self.touched:
+            _sweep_folder(os.path.join(self.out, folder))
+        for directory in reversed(self.created):
+            with contextlib.suppress(OSError):  # not empty: something else lives there
+                os.rmdir(directory)
 
     def flush(self) -> None:
         """Insert or refresh the staged letter rows (status back to generated)."""
@@ -306,18 +402,63 @@ UPSERT = """
 """
 
 
-def _existing(store: Store, fmt: str) -> dict[tuple[Any, ...], dict[str, Any]]:
-    """The letters on record in this format, by their unique key: one query."""
-    rows = store.query(
-        "SELECT id, case_id, official_id, coalesce(member_id, 0) AS member, template, language, "
-        "path, sha256, status, dated FROM letters WHERE format = ?",
-        [fmt],
+class _OnRecord:
+    """The letters on record in one format as the run began, handed out one appeal at a time.
+
+    One query, read as a stream through a second connection to the workspace: its
+    snapshot (the database is in WAL mode) does not move while the run writes, and
+    its rows come in the plan's order (case slug, official slug), so only one
+    appeal's letters are in memory at a time, however many the campaign has.
+    """
+
+    SQL = (
+        "SELECT c.slug, o.slug, l.id, l.case_id, l.official_id, coalesce(l.member_id, 0), "
+        "l.template, l.language, l.path, l.sha256, l.status, l.dated "
+        "FROM letters l JOIN cases c ON c.id = l.case_id "
+        "JOIN officials o ON o.id = l.official_id WHERE l.format = ? ORDER BY c.slug, o.slug"
     )
-    index: dict[tuple[Any, ...], dict[str, Any]] = {}
-    for r in rows:
-        index[(r["case_id"], r["official_id"], r["member"], r["template"], r["language"])] = r
-        index[("path", r["path"])] = r
-    return index
+    FIELDS = ("id", "case_id", "official_id", "member", "template", "language", "path",
+              "sha256", "status", "dated")  # fmt: skip
+
+    def __init__(self, store: Store, fmt: str) -> None:
+        from importune.store import BUSY_TIMEOUT_MS
+
+        self.conn: sqlite3.Connection | None = None
+        self.cursor: sqlite3.Cursor | None = None
+        if store.db.conn.in_transaction:
+            # A caller's open transaction holds writes a second connection cannot see:
+            # read through the caller's own connection, all at once.
+            self.rows: Iterator[tuple[Any, ...]] = iter(
+                store.db.conn.execute(self.SQL, [fmt]).fetchall()
+            )
+        else:
+            self.conn = sqlite3.connect(str(store.path), timeout=BUSY_TIMEOUT_MS / 1000)
+            self.rows = self.cursor = self.conn.execute(self.SQL, [fmt])
+        self.head: tuple[Any, ...] | None = next(self.rows, None)
+
+    def take(
+        self, case_id: int, official_id: int, slugs: tuple[str, str]
+    ) -> dict[tuple[Any, ...], dict[str, Any]]:
+        """This appeal's letters by their key (member id or 0, template, language) and by
+        ``("path", path)``. Appeals must be asked for in the plan's order."""
+        index: dict[tuple[Any, ...], dict[str, Any]] = {}
+        while self.head is not None and self.head[:2] < slugs:
+            self.head = next(self.rows, None)
+        while self.head is not None and self.head[:2] == slugs:
+            row = dict(zip(self.FIELDS, self.head[2:], strict=True))
+            if (row["case_id"], row["official_id"]) == (case_id, official_id):
+                index[(row["member"], row["template"], row["language"])] = row
+                index[("path", row["path"])] = row
+            self.head = next(self.rows, None)
+        return index
+
+    def close(self) -> None:
+        # The statement first: a connection closed with one unfinished stays open
+        # (a zombie, holding the -wal file) until the statement is collected.
+        if self.cursor is not None:
+            self.cursor.close()
+        if self.conn is not None:
+            self.conn.close()
 
 
 def _rename_all(store: Store, options: Options, stamp: str, base: Path) -> None:
@@ -357,9 +498,17 @@ def _sweep(out: Path) -> None:
         return
     for folder in os.scandir(out):
         if folder.is_dir(follow_symlinks=False):
-            for item in os.scandir(folder.path):
+            _sweep_folder(folder.path)
+
+
+def _sweep_folder(folder: str) -> None:
+    try:
+        with os.scandir(folder) as items:
+            for item in items:
                 if item.name.endswith(TEMP_SUFFIX):
                     os.unlink(item.path)
+    except FileNotFoundError:
+        pass
 
 
 def iter_letters(
