@@ -35,13 +35,15 @@ def print_letters(
     ctx: typer.Context,
     member: Annotated[
         str | None,
-        typer.Option(help="Whose letters (id or slug) [default: the only member]."),
+        typer.Option(help="Whose letters (id or slug) (default: the only member)."),
     ] = None,
     case: Annotated[str | None, typer.Option(help="Only this case's letters.")] = None,
     output: Annotated[
         Path | None,
         typer.Option(
-            "-o", "--output", help="The PDF [default: out/print/MEMBER.pdf, or ./NAME.pdf]."
+            "-o",
+            "--output",
+            help="The PDF (default: out/print/MEMBER.pdf, or ./NAME.pdf from a pack).",
         ),
     ] = None,
     envelopes: Annotated[
@@ -50,7 +52,9 @@ def print_letters(
     envelope_size: Annotated[
         str | None,
         typer.Option(
-            "--envelope-size", metavar="DL|C5", help="DL (220×110 mm) or C5 [default: DL]."
+            "--envelope-size",
+            metavar="DL|C5",
+            help="DL (220×110 mm, the default) or C5 (229×162 mm).",
         ),
     ] = None,
     labels: Annotated[
