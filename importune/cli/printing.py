@@ -168,7 +168,7 @@ def mark_sent(
     member: Annotated[str | None, typer.Option(help="Every letter of this member.")] = None,
     case: Annotated[str | None, typer.Option(help="Every letter of this case.")] = None,
     on: Annotated[
-        str | None, typer.Option(help="The day they were posted, YYYY-MM-DD [default: today].")
+        str | None, typer.Option(help="The day they were posted, YYYY-MM-DD (default: today).")
     ] = None,
 ) -> None:
     """Record letters as posted (every format of each)."""
