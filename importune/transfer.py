@@ -60,7 +60,7 @@ def read_import(path: Path) -> ImportFile:
         raise InvalidInput(f"{path}: is a folder, not a file") from None
     text = _decode(path, data)
     if suffix in (".csv", ".tsv"):
-        labels, rows = _read_delimited(path, text, "\t" if suffix == ".tsv" else ",")
+        labels, rows = _read_delimited(path, text, _delimiter(suffix, text))
     elif suffix == ".json":
         labels, rows = _read_json(path, text)
     else:
@@ -86,12 +86,29 @@ def _decode(path: Path, data: bytes) -> str:
 
 
 def _cell(value: str) -> str | None:
-    """A spreadsheet cell as a value: empty means absent; a formula guard comes off."""
+    """A spreadsheet cell as a value: empty means absent; a formula guard comes off.
+
+    The guard is the apostrophe export puts before a cell that starts with a
+    formula character, or with an apostrophe of its own (so that a value that
+    really starts with one survives the round trip).
+    """
     if value == "":
         return None
-    if value.startswith("'") and value[1:2] in FORMULA_START and value[1:2]:
+    if value[:1] == "'" and value[1:2] and value[1:2] in (*FORMULA_START, "'"):
         return value[1:]
     return value
+
+
+def _delimiter(suffix: str, text: str) -> str:
+    """Tab for .tsv; for .csv a comma, or a semicolon when the header holds only those.
+
+    Spreadsheets in much of Europe save "CSV" with semicolons, because the comma
+    is their decimal mark.
+    """
+    if suffix == ".tsv":
+        return "\t"
+    header = text.split("\n", 1)[0]
+    return ";" if ";" in header and "," not in header else ","
 
 
 def _read_delimited(path: Path, text: str, delimiter: str) -> tuple[list[str], list[dict]]:
@@ -151,7 +168,10 @@ def _read_json(path: Path, text: str) -> tuple[list[str], list[dict]]:
 
 def _read_jsonl(path: Path, text: str) -> tuple[list[str], list[dict]]:
     labels, rows = [], []
-    for number, line in enumerate(text.splitlines(), start=1):
+    # Split on newlines only: str.splitlines() would also split inside a JSON
+    # string at U+2028 or U+0085, which JSON allows unescaped.
+    for number, line in enumerate(text.split("\n"), start=1):
+        line = line.removesuffix("\r")
         if not line.strip():
             continue
         label = f"line {number}"
@@ -198,12 +218,19 @@ def export_rows(kind: str, rows: Iterable[dict[str, Any]]) -> list[dict[str, Any
 
 
 def _guard(value: Any) -> str:
+    """A value as a CSV cell that a spreadsheet shows and never runs.
+
+    A cell starting with ``=``, ``+``, ``-`` or ``@`` (or a tab or carriage
+    return) is a formula to Excel and LibreOffice: ``=HYPERLINK(...)`` in a
+    prisoner's name would run on an organizer's machine. A leading apostrophe
+    makes it text; import takes it off again.
+    """
     if value is None:
         return ""
     if isinstance(value, bool):
         return "yes" if value else "no"
     text = str(value)
-    return "'" + text if text.startswith(FORMULA_START) else text
+    return "'" + text if text.startswith((*FORMULA_START, "'")) else text
 
 
 def to_csv(kind: str, rows: list[dict[str, Any]]) -> str:

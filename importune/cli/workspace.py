@@ -137,7 +137,9 @@ def export(
     if fmt not in ("csv", "json"):
         raise typer.BadParameter(f"{fmt!r} is not csv or json", param_hint="--format")
     with workspace(ctx) as store:
+        # In the order they were made, so that an export imported elsewhere keeps the ids.
         rows = store.appeals() if kind == "appeals" else store.list(kind)
+    rows.sort(key=lambda row: row["id"])
     records = transfer.export_rows(kind, rows)
     text = transfer.to_csv(kind, records) if fmt == "csv" else transfer.to_json(records)
     if output is None:
