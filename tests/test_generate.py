@@ -589,6 +589,21 @@ def test_a_second_run_rewrites_nothing() -> None:
 
 
 @pytest.mark.usefixtures("campaign")
+def test_a_letter_file_deleted_by_hand_is_written_again() -> None:
+    ok("generate-letters")
+    before = files()
+    Path("out/narges-mohammadi/mohseni-ejei--olga-petrova.txt").unlink()
+    shutil.rmtree("out/ilham-tohti")
+
+    report = generate_json()
+
+    assert (report["generated"], report["unchanged"]) == (4, 8)
+    after = files()
+    assert {p: c for p, (_, _, c) in after.items()} == {p: c for p, (_, _, c) in before.items()}
+    assert len(letter_rows()) == 12
+
+
+@pytest.mark.usefixtures("campaign")
 def test_editing_a_case_rewrites_only_its_letters() -> None:
     ok("generate-letters")
     before = files()
@@ -868,6 +883,15 @@ def test_an_unknown_format_is_a_usage_error() -> None:
     result = cli("generate-letters", "--format", "docx")
     assert result.exit_code == 2
     assert not Path("out").exists()
+
+
+@pytest.mark.usefixtures("campaign")
+@pytest.mark.parametrize("folder", ["out[old]", "letters [/draft]"])
+def test_an_output_folder_is_printed_as_named(folder: str) -> None:
+    result = ok("generate-letters", "--out", folder, "--case", "ilham-tohti")
+    assert f"Wrote 3 letter(s) to {folder}/;" in result.stdout
+    assert len(files(folder)) == 3
+    assert {r["path"].split("/ilham-tohti/")[0] for r in letter_rows()} == {folder}
 
 
 # -- letters list -------------------------------------------------------------------------------
