@@ -13,11 +13,12 @@ This module knows nothing of the database or the terminal.
 from __future__ import annotations
 
 import datetime as dt
+import functools
+import inspect
 import re
 import unicodedata
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from functools import cache
 from typing import Any
 
 from importune.errors import InvalidInput
@@ -170,7 +171,7 @@ def _country_key(name: str) -> str:
     return key.removeprefix("the ").strip()
 
 
-@cache
+@functools.cache
 def _country_index() -> dict[str, str]:
     """Every spelling known (codes; pycountry's names; CLDR's English names) → alpha-2.
 
@@ -223,7 +224,7 @@ def country_name(code: str) -> str:
     return getattr(country, "common_name", None) or country.name
 
 
-@cache
+@functools.cache
 def _language_index() -> dict[str, str]:
     import pycountry
 
@@ -258,9 +259,23 @@ def make_slug(name: str) -> str:
     ``Ольга Петрова`` → ``olga-petrova``: ASCII, so that it is safe in a file name
     and easy to type on any keyboard.
     """
+    return _slugify()(name, max_length=80, word_boundary=True)
+
+
+@functools.cache
+def _slugify() -> Callable[..., str]:
+    """python-slugify, with its transliteration fixed to text-unidecode (its own dependency).
+
+    A slug must not change with whatever else is installed, or the same name
+    could get two slugs on two machines. And python-slugify 9's "auto" looks for
+    the optional Unidecode at every call, which made slugs the slowest part of
+    importing 10,000 cases.
+    """
     from slugify import slugify
 
-    return slugify(name, max_length=80, word_boundary=True)
+    if "backend" in inspect.signature(slugify).parameters:
+        return functools.partial(slugify, backend="text-unidecode")
+    return slugify
 
 
 def check_slug(value: str, field: str = "slug") -> str:

