@@ -306,6 +306,10 @@ def test_every_letter_is_written_in_the_text_formats_with_its_row(fmt: str) -> N
         assert row["template"] == "concern"
         assert row["sha256"] == hashlib.sha256(content).hexdigest()
         assert dt.date.fromisoformat(row["dated"]) >= dt.date.today() - dt.timedelta(days=1)
+    letter = Path(f"out/ilham-tohti/xi-jinping--mark-konrad.{fmt}").read_text("utf-8")
+    assert "Dear President," in letter and "Mark Konrad" in letter
+    if fmt == "html":  # autoescaped: the title's apostrophe is text, not markup
+        assert "People&#39;s Republic of China" in letter and "People's" not in letter
     languages = {(r["case_slug"], r["official_slug"]): r["language"] for r in rows}
     assert languages[("yusuf-dzhumaev", "prosecutor-general")] == "ru"
     # Persian has no template: the letter is written in English, and recorded so.
@@ -814,6 +818,19 @@ def test_the_json_report_has_the_contracts_shape() -> None:
     assert sorted(e["id"] for e in again["letters"]) == sorted(
         r["id"] for r in letter_rows("c.slug = 'ilham-tohti' AND l.member_id IS NOT NULL")
     )
+
+
+@pytest.mark.usefixtures("campaign")
+def test_on_a_terminal_json_is_still_only_json(monkeypatch: pytest.MonkeyPatch) -> None:
+    """On a terminal a run shows a progress bar; with --json it must not."""
+    from typer import testing
+
+    monkeypatch.setattr(testing._NamedTextIOWrapper, "isatty", lambda self: True, raising=False)
+    report = generate_json("--case", "ilham-tohti")
+    assert report["generated"] == 3
+    result = ok("generate-letters", "--force")
+    assert "/12" in result.stdout  # the bar's count: this was the terminal's path
+    assert "Wrote 12 letter(s)" in result.stdout
 
 
 # -- refusals -----------------------------------------------------------------------------------
