@@ -23,7 +23,7 @@ import sqlite_utils
 from sqlite_utils import Migrations
 
 from importune import records
-from importune.errors import Conflict, ImportuneError, NotFound, WorkspaceError
+from importune.errors import Conflict, ImportuneError, InvalidInput, NotFound, WorkspaceError
 
 BUSY_TIMEOUT_MS = 10_000
 
@@ -376,10 +376,14 @@ class Store:
 
     def edit(self, kind: str, ref: str | int, raw: Mapping[str, Any]) -> dict[str, Any]:
         """Change the given fields of one record; fields not given keep their values."""
+        given = {k: v for k, v in raw.items() if v is not None}
         current = self.get(kind, ref)
-        changes = records.normalise(
-            kind, {k: v for k, v in raw.items() if v is not None}, partial=True
-        )
+        if not given:
+            raise InvalidInput(
+                f"nothing to change for {SINGULAR[kind]} {current['slug']!r}: "
+                "give the fields to change (see --help)"
+            )
+        changes = records.normalise(kind, given, partial=True)
         if kind == "cases":
             records.check_dates({**current, **changes})
         if "slug" in changes and changes["slug"] != current["slug"]:

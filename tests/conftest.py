@@ -10,11 +10,14 @@ person would type them; ``refused`` also proves that a refusal changed nothing
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from contextlib import closing
 from pathlib import Path
+from typing import Any
 
 import pytest
+import typer
+import typer.testing
 from typer.testing import CliRunner, Result
 
 from importune.cli import app
@@ -22,6 +25,28 @@ from importune.cli import app
 GROUP = "Global Importune"
 
 Run = Callable[..., Result]
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _build_the_commands_once() -> Iterator[None]:
+    """Typer turns the app into Click commands at every invoke (about 50 ms here);
+    the result depends only on the app, so the tests build it once and share it."""
+    build = getattr(typer.testing, "_get_command", None)
+    if build is None:  # another Typer: build it every time, as before
+        yield
+        return
+    built: dict[int, tuple[typer.Typer, Any]] = {}  # the app is kept, so its id stays its own
+
+    def cached(typer_app: typer.Typer) -> Any:
+        if id(typer_app) not in built:
+            built[id(typer_app)] = (typer_app, build(typer_app))
+        return built[id(typer_app)][1]
+
+    typer.testing._get_command = cached
+    try:
+        yield
+    finally:
+        typer.testing._get_command = build
 
 
 @pytest.fixture(autouse=True)

@@ -288,6 +288,14 @@ def test_case_edit_refusals(
     assert as_json(ok, "case", "show", "yusuf-dzhumaev") == yusuf
 
 
+@pytest.mark.parametrize("kind", ["case", "official", "member"])
+def test_an_edit_that_changes_nothing_says_so(
+    refused: Refused, yusuf: Any, prosecutor: Any, ok: Run, kind: str
+) -> None:
+    ok("member", "add", "Anna Schmidt")
+    assert "nothing to change" in refused(kind, "edit", "1")
+
+
 def test_case_edit_to_a_slug_that_is_taken_is_refused(
     ok: Run, refused: Refused, yusuf: Any
 ) -> None:

@@ -337,6 +337,27 @@ def test_every_connection_checks_foreign_keys_and_waits_when_busy(workspace: Pat
             store.db.execute("INSERT INTO events (case_id, date, kind) VALUES (99, 'x', 'note')")
 
 
+def test_a_command_that_finds_the_workspace_busy_waits_then_refuses(
+    workspace: Path, ok: Run, run: Run, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Another importune writing: reads go on (WAL); a write waits, then gives up in one line."""
+    monkeypatch.setattr("importune.store.BUSY_TIMEOUT_MS", 200)
+    ok("case", "add", "Yusuf Dzhumaev", "--country", "UZ")
+    with closing(sqlite3.connect(workspace / "importune.db", isolation_level=None)) as other:
+        other.execute("BEGIN IMMEDIATE")  # holds the write lock
+        listed = json.loads(ok("case", "list", "--json").stdout)
+        assert [case["slug"] for case in listed] == ["yusuf-dzhumaev"]
+        result = run("case", "add", "Ольга Петрова", "--country", "RU")
+        other.execute("ROLLBACK")
+    assert result.exit_code == 1 and isinstance(result.exception, SystemExit)
+    assert result.stderr.splitlines() == [
+        "importune: the workspace is busy (another importune is writing); try again"
+    ]
+    listed = json.loads(ok("case", "list", "--json").stdout)
+    assert [case["slug"] for case in listed] == ["yusuf-dzhumaev"]
+    ok("case", "add", "Ольга Петрова", "--country", "RU")
+
+
 def test_a_status_outside_the_list_cannot_be_stored(workspace: Path) -> None:
     """The CHECK constraints hold even for someone editing the file in Datasette."""
     with (
