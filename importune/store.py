@@ -137,6 +137,44 @@ def m001_initial(db: sqlite_utils.Database) -> None:
     )
 
 
+
+# The case columns full-text search reads: every spelling of the name and what
+# a coordinator remembers of a case (where, what for, the group's reference).
+SEARCHED = ("name", "native_name", "reference", "location", "prison", "charges", "summary")
+
+
+@migrations()
+def m002_search_and_sources(db: sqlite_utils.Database) -> None:
+    """Full-text search over cases, kept in step by triggers; letters remember their sources.
+
+    ``cases_fts`` is an FTS5 index over ``cases`` (external content, so nothing is
+    stored twice); triggers keep it in step with every insert, edit and removal,
+    whichever program makes them (Datasette shows the table as searchable).
+    ``remove_diacritics 2`` folds accents and case in every script, so
+    ``dzhumaev`` finds ``Dzhumaev`` and ``Djumaév`` finds ``Djumaev``.
+
+    ``letters.source_sha`` is the sha256 of everything a letter was rendered
+    from (templates, records, date, format): a re-run whose sources are
+    unchanged need not render the letter again to know it is unchanged.
+    """
+    columns = ", ".join(SEARCHED)
+    new = ", ".join(f"new.{c}" for c in SEARCHED)
+    old = ", ".join(f"old.{c}" for c in SEARCHED)
+    forget = f"INSERT INTO cases_fts (cases_fts, rowid, {columns}) VALUES ('delete', old.id, {old})"
+    learn = f"INSERT INTO cases_fts (rowid, {columns}) VALUES (new.id, {new})"
+    # One statement per execute: a trigger's body holds ";", which _run splits on.
+    for statement in (
+        f"""CREATE VIRTUAL TABLE cases_fts USING fts5({columns}, content='cases',
+            content_rowid='id', tokenize='unicode61 remove_diacritics 2')""",
+        f"INSERT INTO cases_fts (rowid, {columns}) SELECT id, {columns} FROM cases",
+        f"CREATE TRIGGER cases_fts_insert AFTER INSERT ON cases BEGIN {learn}; END",
+        f"CREATE TRIGGER cases_fts_delete AFTER DELETE ON cases BEGIN {forget}; END",
+        f"CREATE TRIGGER cases_fts_update AFTER UPDATE ON cases BEGIN {forget}; {learn}; END",
+        "ALTER TABLE letters ADD COLUMN source_sha TEXT",
+    ):
+        db.execute(statement)
+
+
 SCHEMA_VERSION = len(migrations._migrations)
 """How many migrations this importune knows; PRAGMA user_version is set to it."""
 

@@ -194,7 +194,10 @@ def test_a_blank_database_is_migrated_forward(tmp_path: Path, ok: Run) -> None:
     assert ok("case", "add", "Yusuf Dzhumaev", "--country", "UZ")
     with closing(sqlite3.connect(db)) as conn:
         applied = conn.execute("SELECT migration_set, name FROM _sqlite_migrations").fetchall()
-        assert applied == [("importune", "m001_initial")]
+        assert applied == [
+            ("importune", "m001_initial"),
+            ("importune", "m002_search_and_sources"),
+        ]
         assert conn.execute("PRAGMA user_version").fetchone()[0] == len(applied)
 
 
@@ -272,7 +275,7 @@ SCHEMA = {
         "member_id INTEGER", "template TEXT notnull", "language TEXT notnull",
         "format TEXT notnull", "path TEXT notnull", "sha256 TEXT notnull", "dated TEXT notnull",
         "status TEXT notnull", "generated_at TEXT notnull", "printed_at TEXT", "sent_at TEXT",
-        "withdrawn_at TEXT",
+        "withdrawn_at TEXT", "source_sha TEXT",
     ],
     "_sqlite_migrations": ["id INTEGER pk", "migration_set TEXT", "name TEXT", "applied_at TEXT"],
 }  # fmt: skip
@@ -303,8 +306,13 @@ def test_the_exact_schema_a_blank_database_reaches(workspace: Path) -> None:
             for (name,) in conn.execute(
                 "SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name"
             )
+            if not name.startswith("cases_fts")  # FTS5's own shadow tables
         ]
         assert sorted(tables) == sorted(SCHEMA)
+        triggers = {name for (name,) in conn.execute(
+            "SELECT name FROM sqlite_master WHERE type = 'trigger'"
+        )}
+        assert triggers == {"cases_fts_insert", "cases_fts_update", "cases_fts_delete"}
         for table, expected in SCHEMA.items():
             columns = [
                 f"{name} {kind}" + (" notnull" if notnull else "") + (" pk" if pk else "")
@@ -325,7 +333,7 @@ def test_the_exact_schema_a_blank_database_reaches(workspace: Path) -> None:
                     unique.add((table, cols))
         assert unique == UNIQUE
         assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
-        assert conn.execute("PRAGMA user_version").fetchone()[0] == 1
+        assert conn.execute("PRAGMA user_version").fetchone()[0] == 2
 
 
 def test_every_connection_checks_foreign_keys_and_waits_when_busy(workspace: Path) -> None:

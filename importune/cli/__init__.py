@@ -13,7 +13,7 @@ from typing import Annotated
 import typer
 
 from importune import __version__
-from importune.cli import demo, letters, printing, records, workspace
+from importune.cli import coordinate, demo, doctor, letters, printing, records, report, workspace
 from importune.cli._common import RefusingGroup, Settings
 
 app = typer.Typer(
@@ -69,6 +69,12 @@ app.add_typer(workspace.db_app, name="db")
 app.command("print", cls=printing.PrintCommand)(printing.print_letters)
 app.add_typer(printing.pack_app, name="pack")
 app.command("mark-sent")(printing.mark_sent)
+app.command("report")(report.report)
+app.command("check")(doctor.check)
+app.command("search")(doctor.search)
+records.case_app.command("event")(coordinate.event)
+records.case_app.command("release")(coordinate.release)
+records.case_app.command("announce")(coordinate.announce)
 
 
 def main() -> None:

@@ -50,6 +50,11 @@ class RefusingGroup(TyperGroup):
                 text = f"the database refused the change: {text}"
             refuse(text)
             raise typer.Exit(1) from None
+        except KeyboardInterrupt:
+            # Ctrl-C: the core's own clean-up (staged files, open transactions) has
+            # run on the way up; say so in one line and exit as shells expect.
+            refuse("interrupted; nothing half-done was kept")
+            raise typer.Exit(130) from None
         except OSError as error:
             where = f"{error.filename}: " if error.filename else ""
             refuse(f"{where}{error.strerror or error}")
@@ -106,7 +111,9 @@ def say(message: str) -> None:
     """A line for the person at the terminal: what was done, and what to do next."""
     from rich.console import Console
 
-    Console(highlight=False).print(message)
+    # No markup: a path or a name may hold "[...]". Soft wrap: a long path
+    # stays one line that can be copied, on a terminal or piped.
+    Console(highlight=False, markup=False, soft_wrap=True).print(message)
 
 
 def table(

@@ -24,23 +24,17 @@ def demo(
 
     folder = out or Path(tempfile.mkdtemp(prefix="importune-demo-"))
     result = build(folder)
-    say(f"A sample workspace is in {_shown(result.folder)}/")
+    say(f"A sample workspace is in {result.folder}/")
     say(f"  {result.db.name:<14} the records: 1 case, 2 officials, 2 appeals, 1 member")
     say(f"  {'letters/':<14} the templates, yours to edit")
     say(f"  {'out/':<14} the letters:")
     for files in result.files.values():
         for file in files:
-            say(f"    {_shown(file.relative_to(result.folder))}")
+            say(f"    {file.relative_to(result.folder)}")
     first = result.files["txt"][0]
-    say(f"Read one: cat {_shown(shlex.quote(str(first)))}")
+    say(f"Read one: cat {shlex.quote(str(first))}")
     say(
-        f"Look around: cd {_shown(shlex.quote(str(result.folder)))} "
+        f"Look around: cd {shlex.quote(str(result.folder))} "
         "&& importune case show yusuf-dzhumaev"
     )
 
-
-def _shown(path: Path | str) -> str:
-    """A path as ``say`` should print it: rich markup in it (``demo[1]``) is text."""
-    from rich.markup import escape
-
-    return escape(str(path))

@@ -75,18 +75,12 @@ def generate_letters(
         return
     verb = "Would write" if dry_run else "Wrote"
     say(
-        f"{verb} {outcome.generated} letter(s) to {_shown(options.out)}/; "
+        f"{verb} {outcome.generated} letter(s) to {options.out}/; "
         f"{outcome.unchanged} unchanged, {outcome.skipped} skipped."
     )
     if outcome.generated and not dry_run:
         say("Next: importune letters list, then print them and post them.")
 
-
-def _shown(path: Path) -> str:
-    """A path as ``say`` should print it: rich markup in it (``out[old]``) is text."""
-    from rich.markup import escape
-
-    return escape(str(path))
 
 
 def _with_progress(store, options):  # type: ignore[no-untyped-def]
@@ -166,7 +160,7 @@ def templates_list(ctx: typer.Context, json_: JsonFlag = False) -> None:
     if json_:
         print_json(rows)
     else:
-        say(f"Templates in {_shown(composer.letters_dir)}/")
+        say(f"Templates in {composer.letters_dir}/")
         table(rows, ["template", "language", "case", "path"])
 
 
@@ -201,4 +195,4 @@ def templates_check(ctx: typer.Context) -> None:
             sys.stderr.write(f"importune: {problem}\n")
         raise typer.Exit(1)
     count = len(composer.template_files())
-    say(f"All {count} templates in {_shown(composer.letters_dir)}/ render.")
+    say(f"All {count} templates in {composer.letters_dir}/ render.")
