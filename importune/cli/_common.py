@@ -23,6 +23,8 @@ from typer.core import TyperGroup
 from importune.errors import ImportuneError
 
 if TYPE_CHECKING:
+    from rich.console import Console
+
     from importune.store import Store
 
 
@@ -107,13 +109,31 @@ def print_json(data: Any) -> None:
     sys.stdout.write(json.dumps(data, ensure_ascii=False, indent=2, default=str) + "\n")
 
 
+def console(**options: Any) -> Console:
+    """A rich console for stdout: the terminal's width, or unbounded when piped.
+
+    Piped into a file, ``grep`` or a mail, a table keeps one record a line
+    rather than folding at rich's default 80 columns.
+    """
+    from rich.console import Console
+
+    width = None if sys.stdout.isatty() else 10_000
+    return Console(highlight=False, width=width, **options)
+
+
 def say(message: str) -> None:
     """A line for the person at the terminal: what was done, and what to do next."""
-    from rich.console import Console
 
     # No markup: a path or a name may hold "[...]". Soft wrap: a long path
     # stays one line that can be copied, on a terminal or piped.
-    Console(highlight=False, markup=False, soft_wrap=True).print(message)
+    console(markup=False, soft_wrap=True).print(message)
+
+
+WRAPPING_COLUMNS = frozenset(
+    {"name", "native_name", "title", "organization", "address", "summary", "charges", "path",
+     "location", "prison", "email", "note", "snippet", "message"}
+)
+"""Columns of free text that may wrap in a table; every other column keeps to one line."""
 
 
 def table(
@@ -124,25 +144,26 @@ def table(
     empty: str = "nothing yet",
 ) -> None:
     """A rich table of records on the terminal; ``empty`` when there are none."""
-    from rich.console import Console
     from rich.table import Table
 
     rows = list(rows)
-    console = Console(highlight=False)
+    out = console()
     if not rows:
-        console.print(empty)
+        out.print(empty)
         return
     grid = Table(title=title, title_justify="left")
     for column in columns:
-        grid.add_column(column, overflow="fold")
+        # Ids, slugs, statuses and dates are what a person copies into the next
+        # command: never broken across lines. Free text and paths wrap instead.
+        wraps = column in WRAPPING_COLUMNS
+        grid.add_column(column, overflow="fold", no_wrap=not wraps)
     for row in rows:
         grid.add_row(*[_cell(row.get(column)) for column in columns])
-    console.print(grid)
+    out.print(grid)
 
 
 def details(record: dict[str, Any], fields: Sequence[str]) -> None:
     """One record, a field a line, as ``case show`` prints it."""
-    from rich.console import Console
     from rich.table import Table
 
     grid = Table.grid(padding=(0, 2))
@@ -151,7 +172,7 @@ def details(record: dict[str, Any], fields: Sequence[str]) -> None:
     for field in fields:
         if record.get(field) not in (None, ""):
             grid.add_row(field, _cell(record[field]))
-    Console(highlight=False).print(grid)
+    console().print(grid)
 
 
 def _cell(value: Any) -> str:
