@@ -74,7 +74,7 @@ app.command("check")(doctor.check)
 app.command("search")(doctor.search)
 records.case_app.command("event")(coordinate.event)
 records.case_app.command("release")(coordinate.release)
-records.case_app.command("announce")(coordinate.announce)
+records.case_app.command("announce")(report.announce)
 
 
 def main() -> None:
