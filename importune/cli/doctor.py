@@ -1,20 +1,131 @@
 """``importune check`` (the data doctor) and ``importune search``.
 
-(Being built in issue 5.)
+Thin commands over :mod:`importune.doctor` and :mod:`importune.search`: open the
+workspace, call the core, print. ``check`` exits 1 when it finds an error (its
+findings still go to stdout: they are its answer, not a refusal).
 """
 
 from __future__ import annotations
 
+import sys
+from typing import Annotated
+
 import typer
 
-from importune.errors import ImportuneError
+from importune.cli._common import JsonFlag, print_json, say, settings, workspace
+
+_OPEN, _CLOSE = "\x02", "\x03"  # marks around a matched word, turned bold on the terminal
 
 
-def check(ctx: typer.Context) -> None:
-    """List what would spoil a letter or a campaign; warnings exit 0, errors 1."""
-    raise ImportuneError("check is not built yet")
+def check(ctx: typer.Context, json_: JsonFlag = False) -> None:
+    """List what would spoil a letter or a campaign; warnings exit 0, errors exit 1."""
+    from importune.doctor import ERROR, examine
+
+    with workspace(ctx) as store:
+        findings = examine(store, settings(ctx).letters_path)
+    errors = sum(finding.severity == ERROR for finding in findings)
+    if json_:
+        print_json([finding.as_json() for finding in findings])
+    else:
+        _print_findings(findings)
+        warnings = len(findings) - errors
+        if not findings:
+            say("Nothing to fix.")
+        else:
+            say(
+                f"{errors} error(s), {warnings} warning(s)."
+                + (
+                    " Errors would put a wrong letter in the post: fix them before"
+                    " generate-letters or print."
+                    if errors
+                    else " Nothing that stops a letter."
+                )
+            )
+    if errors:
+        raise typer.Exit(1)
 
 
-def search(ctx: typer.Context) -> None:
-    """Full-text search over cases: names in every spelling, summary, charges, place."""
-    raise ImportuneError("search is not built yet")
+def _print_findings(findings: list) -> None:  # type: ignore[type-arg]
+    """One line a finding: severity, record and field, what is wrong, what to do."""
+    from rich.console import Console
+    from rich.text import Text
+
+    console = Console(highlight=False, soft_wrap=True, width=_width())
+    for finding in findings:
+        line = Text()
+        style = "bold red" if finding.severity == "error" else "yellow"
+        line.append(f"{finding.severity:<8}", style=style)
+        line.append(f"{finding.where}: ", style="bold")
+        line.append(f"{finding.message} → {finding.fix}")
+        console.print(line)
+
+
+def search(
+    ctx: typer.Context,
+    query: Annotated[
+        list[str],
+        typer.Argument(metavar="QUERY", help="Words of a name (any spelling), place, charge..."),
+    ],
+    limit: Annotated[int, typer.Option(min=1, help="Show at most this many cases.")] = 20,
+    json_: JsonFlag = False,
+) -> None:
+    """Find cases by a name in any spelling or script, a place, a charge, a reference."""
+    from importune.search import MARK
+    from importune.search import search as find
+
+    text = " ".join(query)
+    marks = MARK if json_ or not sys.stdout.isatty() else (_OPEN, _CLOSE)
+    with workspace(ctx) as store:
+        hits = find(store, text, mark=marks)
+    shown = hits[:limit]
+    if json_:
+        print_json([hit.as_json() for hit in shown])
+        return
+    if not hits:
+        say(f"No case matches {text!r}. (importune case list shows them all.)")
+        return
+    _print_hits(shown)
+    more = f"; the first {limit} shown (--limit to see more)" if len(hits) > limit else ""
+    say(f"{len(hits)} case(s){more}. Next: importune case show SLUG")
+
+
+def _print_hits(hits: list) -> None:  # type: ignore[type-arg]
+    """A table of cases found, with the words around the match (matched words in bold)."""
+    from rich.console import Console
+    from rich.table import Table
+    from rich.text import Text
+
+    grid = Table(title_justify="left")
+    for column in ("id", "slug", "country", "status", "name"):
+        grid.add_column(column, no_wrap=column != "name", overflow="fold")
+    grid.add_column("where it matched", overflow="fold")
+    for hit in hits:
+        case = hit.case
+        name = case["name"] + (f" ({case['native_name']})" if case["native_name"] else "")
+        grid.add_row(
+            str(case["id"]),
+            case["slug"],
+            case["country"],
+            case["status"],
+            Text(name),
+            _highlighted(hit.snippet),
+        )
+    Console(highlight=False, width=_width()).print(grid)
+
+
+def _width() -> int | None:
+    """The terminal's width; piped (to grep, a file), wide enough that a row stays one line."""
+    return None if sys.stdout.isatty() else 10_000
+
+
+def _highlighted(snippet: str) -> object:
+    """The snippet as rich Text, the words between the marks in bold (no markup parsed)."""
+    from rich.text import Text
+
+    text = Text()
+    bold = False
+    for part in snippet.replace(_CLOSE, _OPEN).split(_OPEN):
+        if part:
+            text.append(part, style="bold" if bold else None)
+        bold = not bold
+    return text

@@ -1,0 +1,360 @@
+"""``importune check``, the data doctor: what would spoil a letter or a campaign.
+
+:func:`examine` reads the workspace with a few queries (one per table, not one
+per record), renders the templates against sample records and every letter due
+against its real records (nothing is written), and returns :class:`Finding`\\ s.
+It never prints; the command prints them and exits 1 when one is an error.
+
+What is an error and what a warning follows one rule: an **error** is what would
+put a wrong or broken letter in the post (a letter with no address, a template
+that cannot render, letters still waiting to be posted for a prisoner already
+free); a **warning** is what deserves a look but spoils no letter (a case with
+no one to write to, an appeal that has ended, a member whose letters will lack
+a return address, an appeal to another country's official, which the seed
+page's group did on purpose).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from importune.compose import Composer
+    from importune.store import Store
+
+ERROR = "error"
+WARNING = "warning"
+
+KINDS = (
+    "pending-after-release",
+    "no-address",
+    "template",
+    "letter",
+    "no-appeal",
+    "no-active-appeal",
+    "appeal-ended",
+    "other-country",
+    "language",
+    "no-detained-on",
+    "no-released-on",
+    "no-return-address",
+    "no-group-name",
+)
+"""Every kind of finding, in the order they are listed (errors come first whatever the kind)."""
+
+_RELEASED = ("released", "deceased")
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One problem: how bad, what kind, the record and field to blame, and what to do.
+
+    ``table`` and ``record`` name the record as commands take it: a slug for a
+    case, official or member; ``CASE/OFFICIAL`` (slugs) for an appeal; a path
+    for a template; ``group`` for the workspace's settings.
+    """
+
+    severity: str
+    kind: str
+    table: str
+    record: str
+    field: str | None
+    message: str
+    fix: str
+
+    def as_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @property
+    def where(self) -> str:
+        """``case yusuf-dzhumaev, status``: the record and field, as a person reads them."""
+        noun = {"cases": "case", "officials": "official", "appeals": "appeal",
+                "members": "member", "templates": "template", "settings": "settings"}  # fmt: skip
+        name = f"{noun.get(self.table, self.table)} {self.record}"
+        return f"{name}, {self.field}" if self.field else name
+
+
+def _blank(value: Any) -> bool:
+    return value is None or not str(value).strip()
+
+
+def examine(store: Store, letters_dir: Path, today: dt.date | None = None) -> list[Finding]:
+    """Every finding in the workspace, errors first, then by kind and record."""
+    from importune import records
+    from importune.generate import _skip
+
+    today = today or dt.date.today()
+    iso_today = today.isoformat()
+    cases = {row["id"]: row for row in store.query("SELECT * FROM cases")}
+    officials = {row["id"]: row for row in store.query("SELECT * FROM officials")}
+    appeals = store.query("SELECT * FROM appeals ORDER BY case_id, official_id")
+    members = store.query("SELECT * FROM members ORDER BY slug")
+    group = store.group()
+    found: list[Finding] = []
+
+    def add(
+        severity: str, kind: str, table: str, record: str, field: str | None, message: str, fix: str
+    ) -> None:
+        found.append(Finding(severity, kind, table, record, field, message, fix))
+
+    # -- appeals: which letters are due, which have ended, which cross a border -----------
+    due: list[tuple[dict, dict, dict]] = []
+    by_case: dict[int, list[dict]] = defaultdict(list)
+    for appeal in appeals:
+        case, official = cases[appeal["case_id"]], officials[appeal["official_id"]]
+        by_case[case["id"]].append(appeal)
+        name = f"{case['slug']}/{official['slug']}"
+        remove = f"importune appeal remove {case['slug']} {official['slug']}"
+        if appeal["active"] and appeal["until"] and appeal["until"] < iso_today:
+            add(
+                WARNING,
+                "appeal-ended",
+                "appeals",
+                name,
+                "until",
+                f"ended on {appeal['until']}: no letter is made for it any more",
+                f"if the campaign goes on, {remove}, then add it again with a later --until",
+            )
+        if official["country"] != case["country"]:
+            add(
+                WARNING,
+                "other-country",
+                "appeals",
+                name,
+                "country",
+                f"the case is in {records.country_name(case['country'])} ({case['country']}), "
+                f"the official in {records.country_name(official['country'])} "
+                f"({official['country']})",
+                f"nothing, if writing to another government is meant; else {remove}",
+            )
+        if _skip(case, appeal, appeal["template"], None, iso_today) is None:
+            due.append((case, official, appeal))
+
+    # -- cases ------------------------------------------------------------------------------
+    for case in sorted(cases.values(), key=lambda c: c["slug"]):
+        slug = case["slug"]
+        held = case["status"] in ("detained", "unknown")
+        if held and not by_case[case["id"]]:
+            add(
+                WARNING,
+                "no-appeal",
+                "cases",
+                slug,
+                None,
+                f"{case['status']}, and no appeal: no letter is written for them",
+                f"importune appeal add {slug} OFFICIAL",
+            )
+        elif held and not any(a["case_id"] == case["id"] for _, _, a in due):
+            add(
+                WARNING,
+                "no-active-appeal",
+                "cases",
+                slug,
+                None,
+                f"{case['status']}, but every appeal is paused or has ended: "
+                "no letter is written for them",
+                f"importune appeal add {slug} OFFICIAL, or renew an appeal "
+                f"(importune appeal list --case {slug})",
+            )
+        if held and _blank(case["detained_on"]):
+            add(
+                WARNING,
+                "no-detained-on",
+                "cases",
+                slug,
+                "detained_on",
+                "no date of arrest: letters and the report cannot say how long they are held",
+                f"importune case edit {slug} --detained-on YYYY-MM-DD",
+            )
+        if case["status"] == "released" and _blank(case["released_on"]):
+            add(
+                WARNING,
+                "no-released-on",
+                "cases",
+                slug,
+                "released_on",
+                "released, but on no date: the report cannot count the days held",
+                f"importune case edit {slug} --released-on YYYY-MM-DD",
+            )
+
+    # Letters still to print or post for a prisoner no longer held: a letter of
+    # concern for someone already free (or dead) must not go out. One query.
+    pending = store.query(
+        "SELECT case_id, count(DISTINCT official_id || '/' || coalesce(member_id, 0) || '/' "
+        "|| template || '/' || language) AS n FROM letters "
+        "WHERE status IN ('generated', 'printed') GROUP BY case_id"
+    )
+    for row in pending:
+        case = cases[row["case_id"]]
+        if case["status"] not in _RELEASED:
+            continue
+        slug = case["slug"]
+        on = f" on {case['released_on']}" if case["released_on"] else ""
+        add(
+            ERROR,
+            "pending-after-release",
+            "cases",
+            slug,
+            "status",
+            f"{case['status']}{on}, yet {row['n']} letter(s) are still to be printed or posted",
+            f"withdraw them: importune case edit {slug} --status detained, then "
+            f"importune case release {slug}" + (f" --on {case['released_on']}" if on else ""),
+        )
+
+    # -- officials ------------------------------------------------------------------------------
+    written_to = {official["id"] for _, official, _ in due}
+    for official in sorted(officials.values(), key=lambda o: o["slug"]):
+        if not _blank(official["address"]):
+            continue
+        slug = official["slug"]
+        unreachable = _blank(official["email"]) and _blank(official["fax"])
+        how = "; no email or fax either: no way to reach them" if unreachable else ""
+        if official["id"] in written_to:
+            add(
+                ERROR,
+                "no-address",
+                "officials",
+                slug,
+                "address",
+                f"no postal address, and letters are due to them: they would go out "
+                f"unaddressed{how}",
+                f"importune official edit {slug} --address ADDRESS",
+            )
+        else:
+            add(
+                WARNING,
+                "no-address",
+                "officials",
+                slug,
+                "address",
+                f"no postal address (no letter is due to them yet){how}",
+                f"importune official edit {slug} --address ADDRESS",
+            )
+
+    # -- members and the group ------------------------------------------------------------------
+    for member in members:
+        if _blank(member["address"]):
+            add(
+                WARNING,
+                "no-return-address",
+                "members",
+                member["slug"],
+                "address",
+                "no return address: their letters will carry none",
+                f"importune member edit {member['slug']} --address ADDRESS",
+            )
+    if _blank(group.get("name")) and members:
+        add(
+            WARNING,
+            "no-group-name",
+            "settings",
+            "group",
+            "name",
+            "the group has no name: unsigned letters (--unsigned) cannot be signed",
+            "importune group set --name NAME",
+        )
+
+    # -- templates and the letters due ----------------------------------------------------------
+    found.extend(_letters(letters_dir, group, today, due, members[0] if members else None))
+
+    rank = {kind: i for i, kind in enumerate(KINDS)}
+    found.sort(key=lambda f: (f.severity != ERROR, rank[f.kind], f.record, f.field or ""))
+    return found
+
+
+def _letters(
+    letters_dir: Path,
+    group: dict[str, Any],
+    today: dt.date,
+    due: list[tuple[dict, dict, dict]],
+    member: dict | None,
+) -> list[Finding]:
+    """Templates that fail against samples, then every letter due rendered from its records.
+
+    A letter due is rendered as generate-letters would make it (signed by the
+    first member, or unsigned when there are none), so a field a template
+    prints that a real record leaves empty is found before a run is refused.
+    The same problem in many appeals is one finding, naming the first.
+    """
+    from importune.compose import SAMPLES, Composer, TemplateError
+
+    found: list[Finding] = []
+    try:
+        composer: Composer = Composer(letters_dir, group, today)
+    except TemplateError as error:
+        fix = "pass --letters DIR, or run importune init to copy the defaults"
+        return [Finding(ERROR, "template", "templates", str(letters_dir), None, str(error), fix)]
+    samples = {"group": group} if not _blank(group.get("name")) else {}
+    seen: set[str] = set()
+    for problem in composer.check({**SAMPLES, **samples}):
+        seen.add(problem)
+        found.append(
+            Finding(
+                ERROR,
+                "template",
+                "templates",
+                _template_of(problem, composer),
+                None,
+                problem,
+                "fix the template, then: importune templates check",
+            )
+        )
+
+    failures: dict[str, list[str]] = defaultdict(list)
+    fallbacks: dict[tuple[str, str, str], list[str]] = defaultdict(list)
+    for case, official, appeal in due:
+        name = f"{case['slug']}/{official['slug']}"
+        wanted = Composer.letter_language(appeal, official)
+        try:
+            relative, language = composer.resolve(appeal["template"], wanted, case["slug"])
+            if language != wanted:
+                fallbacks[(appeal["template"], wanted, relative)].append(name)
+            composer.compose(case, official, member, appeal)
+        except TemplateError as error:
+            failures[str(error)].append(name)
+    for problem, names in failures.items():
+        if problem in seen:
+            continue
+        more = f" (and {len(names) - 1} other appeal(s))" if len(names) > 1 else ""
+        found.append(
+            Finding(
+                ERROR,
+                "letter",
+                "appeals",
+                names[0],
+                "template",
+                f"its letter cannot be made{more}: {problem}",
+                "fix the record or the template it names, then run importune check",
+            )
+        )
+    for (template, wanted, relative), names in fallbacks.items():
+        more = f" (and {len(names) - 1} other appeal(s))" if len(names) > 1 else ""
+        found.append(
+            Finding(
+                WARNING,
+                "language",
+                "appeals",
+                names[0],
+                "language",
+                f"to be written in {wanted!r}, but there is no "
+                f"{template}.{wanted}.txt.j2: the letter will use {relative}{more}",
+                f"write {composer.display}/{template}.{wanted}.txt.j2, "
+                "or give the appeal the language it will be written in",
+            )
+        )
+    return found
+
+
+def _template_of(problem: str, composer: Composer) -> str:
+    """The template a problem names (``letters/concern.en.txt.j2, line 3: ...``)."""
+    prefix = f"{composer.display}/"
+    if problem.startswith(prefix):
+        head = problem[len(prefix) :]
+        for stop in (", line", ":"):
+            head = head.split(stop, 1)[0]
+        return head
+    return composer.display

@@ -1,0 +1,195 @@
+"""``importune check``, the data doctor: what would spoil a letter or a campaign.
+
+Through the real CLI on a workspace made by ``init``. What the CLI cannot make
+(an official whose address is blank, a case marked released behind importune's
+back while its letters wait) is written with plain SQL into the real file, as
+another program or an old import could leave it. Errors exit 1, warnings 0;
+``--json`` gives each finding's severity, kind, record, field and message.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Callable
+from contextlib import closing
+from pathlib import Path
+from typing import Any
+
+import pytest
+from conftest import Run, folder_state
+
+pytestmark = pytest.mark.usefixtures("workspace")
+
+
+def write(sql: str, params: tuple[Any, ...] = ()) -> None:
+    """Change the file as another program would (Datasette, a script, an old import)."""
+    with closing(sqlite3.connect("importune.db")) as conn, conn:
+        conn.execute(sql, params)
+
+
+def findings(run: Run, status: int = 0) -> list[dict[str, Any]]:
+    """``check --json``: JSON only on stdout, with the exit status expected."""
+    result = run("check", "--json")
+    assert result.exit_code == status, result.output
+    return json.loads(result.stdout)
+
+
+def kinds(found: list[dict[str, Any]]) -> set[tuple[str, str, str, str | None]]:
+    return {(f["severity"], f["kind"], f["record"], f["field"]) for f in found}
+
+
+@pytest.fixture
+def campaign(workspace: Path, ok: Run) -> None:
+    """A campaign with nothing wrong: a case, its prosecutor, an appeal, a member."""
+    ok("case", "add", "Yusuf Dzhumaev", "--country", "Uzbekistan",
+       "--native-name", "Юсуф Джумаев", "--detained-on", "2001-10-23",
+       "--charges", "undermining the constitutional order")  # fmt: skip
+    ok("official", "add", "Jasur Rakhimov", "--slug", "prosecutor-general", "--country", "UZ",
+       "--title", "Prosecutor General",
+       "--address", "ul. Gulyamova 66\nTashkent 100047")  # fmt: skip
+    ok("appeal", "add", "yusuf-dzhumaev", "prosecutor-general")
+    ok("member", "add", "Mark Konrad", "--address", "12 Elm Street\nSpringfield")
+
+
+def test_an_empty_workspace_has_nothing_to_fix(ok: Run, run: Run) -> None:
+    assert ok("check").stdout.strip() == "Nothing to fix."
+    assert findings(run) == []
+
+
+@pytest.mark.usefixtures("campaign")
+def test_a_sound_campaign_has_nothing_to_fix(ok: Run, run: Run) -> None:
+    assert ok("check").stdout.strip() == "Nothing to fix."
+    assert findings(run) == []
+
+
+@pytest.mark.usefixtures("campaign")
+def test_writing_to_another_countrys_official_is_a_warning(ok: Run, run: Run) -> None:
+    """The seed page's group wrote to Azerbaijan about a prisoner in Uzbekistan: on purpose."""
+    ok("official", "add", "Ilham Aliyev", "--country", "Azerbaijan", "--address", "Baku AZ1066")
+    ok("appeal", "add", "yusuf-dzhumaev", "ilham-aliyev")
+    out = ok("check").stdout.splitlines()
+    assert out[0].startswith("warning appeal yusuf-dzhumaev/ilham-aliyev, country: ")
+    assert "Uzbekistan (UZ)" in out[0] and "Azerbaijan (AZ)" in out[0]
+    assert "importune appeal remove yusuf-dzhumaev ilham-aliyev" in out[0]
+    assert out[-1] == "0 error(s), 1 warning(s). Nothing that stops a letter."
+    (finding,) = findings(run)
+    assert {"severity", "kind", "record", "field", "message"} <= set(finding)
+    assert finding["severity"] == "warning" and finding["kind"] == "other-country"
+    assert finding["table"] == "appeals"
+
+
+@pytest.mark.usefixtures("campaign")
+def test_what_deserves_a_look_is_a_warning_naming_record_field_and_next_step(
+    ok: Run, run: Run
+) -> None:
+    ok("case", "add", "Ольга Петрова", "--country", "RU")  # no appeal, no date of arrest
+    ok("member", "add", "Anna Schmidt")  # no return address
+    ok("case", "add", "Ali Karimov", "--country", "UZ", "--detained-on", "2015-03-01")
+    ok("appeal", "add", "ali-karimov", "prosecutor-general", "--until", "2020-01-01")
+    ok("case", "add", "Freed Person", "--country", "UZ")
+    write("UPDATE cases SET status = 'released' WHERE slug = 'freed-person'")  # no released_on
+    found = findings(run)
+    assert kinds(found) == {
+        ("warning", "no-appeal", "olga-petrova", None),
+        ("warning", "no-detained-on", "olga-petrova", "detained_on"),
+        ("warning", "no-return-address", "anna-schmidt", "address"),
+        ("warning", "appeal-ended", "ali-karimov/prosecutor-general", "until"),
+        ("warning", "no-active-appeal", "ali-karimov", None),
+        ("warning", "no-released-on", "freed-person", "released_on"),
+    }
+    fixes = {f["kind"]: f["fix"] for f in found}
+    assert fixes["no-appeal"] == "importune appeal add olga-petrova OFFICIAL"
+    assert fixes["no-detained-on"] == "importune case edit olga-petrova --detained-on YYYY-MM-DD"
+    assert fixes["no-return-address"] == "importune member edit anna-schmidt --address ADDRESS"
+    out = ok("check").stdout.splitlines()
+    assert len(out) == 7  # one line a finding, then the count
+    assert "member anna-schmidt, address: no return address" in "\n".join(out)
+    assert out[-1] == "0 error(s), 6 warning(s). Nothing that stops a letter."
+
+
+@pytest.mark.usefixtures("campaign")
+def test_an_official_with_a_blank_address_is_an_error_while_letters_are_due(run: Run) -> None:
+    write("UPDATE officials SET address = ' \n\t ' WHERE slug = 'prosecutor-general'")
+    result = run("check")
+    assert result.exit_code == 1
+    assert result.stdout.startswith("error   official prosecutor-general, address: ")
+    assert "no way to reach them" in result.stdout  # no email or fax either
+    assert "1 error(s), 0 warning(s)." in result.stdout
+    (finding,) = findings(run, 1)
+    assert (finding["severity"], finding["kind"], finding["field"]) == ("error", "no-address",
+                                                                        "address")  # fmt: skip
+    # The appeal paused, no letter is due to them: a warning, not an error.
+    write("UPDATE appeals SET active = 0")
+    assert ("warning", "no-address", "prosecutor-general", "address") in kinds(findings(run))
+
+
+@pytest.mark.usefixtures("campaign")
+def test_letters_pending_for_a_freed_prisoner_are_an_error(ok: Run, run: Run) -> None:
+    ok("generate-letters")
+    write("UPDATE cases SET status = 'released', released_on = '2011-12-29'")
+    result = run("check")
+    assert result.exit_code == 1
+    line = result.stdout.splitlines()[0]
+    assert line.startswith("error   case yusuf-dzhumaev, status: released on 2011-12-29, yet 1 ")
+    assert "importune case release yusuf-dzhumaev --on 2011-12-29" in line
+    assert ("error", "pending-after-release", "yusuf-dzhumaev", "status") in kinds(findings(run, 1))
+    write("UPDATE letters SET status = 'printed'")  # printed, not posted: still to stop
+    assert findings(run, 1)[0]["kind"] == "pending-after-release"
+    write("UPDATE letters SET status = 'withdrawn'")
+    assert findings(run) == []
+    write("UPDATE letters SET status = 'sent'")  # posted before the release: history
+    assert findings(run) == []
+
+
+@pytest.mark.usefixtures("campaign")
+def test_a_template_that_cannot_render_is_an_error(run: Run) -> None:
+    template = Path("letters/concern.en.txt.j2")
+    template.write_text("Subject: Hello\n\nDear {{ official.nickname }},\n", encoding="utf-8")
+    found = findings(run, 1)
+    assert found[0]["severity"] == "error" and found[0]["kind"] == "template"
+    assert found[0]["record"] == "concern.en.txt.j2"
+    assert "nickname" in found[0]["message"] and "line 3" in found[0]["message"]
+    assert all(f["kind"] == "template" for f in found)  # the letters due say it once, not again
+
+
+@pytest.mark.usefixtures("campaign")
+def test_a_field_the_real_record_leaves_empty_is_found_before_generate(
+    ok: Run, run: Run, refused: Callable[..., str]
+) -> None:
+    """The samples have a location; this case has none, and its own letter prints it."""
+    own = Path("letters/cases/yusuf-dzhumaev/concern.en.txt.j2")
+    own.parent.mkdir(parents=True)
+    own.write_text('{% extends "concern.en.txt.j2" %}{% block closing %}'
+                   "From {{ case.location }}.{% endblock %}", encoding="utf-8")  # fmt: skip
+    (finding,) = findings(run, 1)
+    assert finding["kind"] == "letter" and finding["record"] == "yusuf-dzhumaev/prosecutor-general"
+    assert "concern.en.txt.j2, line 1: an empty field (None)" in finding["message"]
+    assert "line 1: an empty field (None)" in refused("generate-letters")  # what check foretold
+    ok("case", "edit", "yusuf-dzhumaev", "--location", "Karakul")
+    assert findings(run) == []
+
+
+@pytest.mark.usefixtures("campaign")
+def test_a_language_with_no_template_is_a_warning(ok: Run, run: Run) -> None:
+    ok("official", "edit", "prosecutor-general", "--language", "uz")
+    (finding,) = findings(run)
+    assert (finding["severity"], finding["kind"]) == ("warning", "language")
+    assert "concern.uz.txt.j2" in finding["message"] and "concern.en.txt.j2" in finding["message"]
+
+
+@pytest.mark.usefixtures("campaign")
+def test_errors_come_first_and_check_changes_nothing(ok: Run, run: Run) -> None:
+    ok("case", "add", "Ольга Петрова", "--country", "RU")
+    write("UPDATE officials SET address = ''")
+    before = folder_state()
+    found = findings(run, 1)
+    assert [f["severity"] for f in found] == ["error", "warning", "warning"]
+    assert run("check").exit_code == 1
+    assert folder_state() == before
+
+
+def test_a_missing_letters_folder_is_an_error(ok: Run, run: Run, monkeypatch: Any) -> None:
+    monkeypatch.setenv("IMPORTUNE_LETTERS", "no-such-folder")
+    (finding,) = findings(run, 1)
+    assert finding["kind"] == "template" and "no-such-folder" in finding["message"]
