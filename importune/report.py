@@ -119,10 +119,28 @@ def _last_events(store: Store) -> dict[int, str]:
     }
 
 
-def figures(store: Store, today: dt.date | None = None) -> dict[str, Any]:
+def letter_counts(store: Store) -> list[dict[str, Any]]:
+    """Letters counted by case and by the months they were generated, printed and sent.
+
+    The one pass over the ``letters`` table that the figures and the chart share: rows
+    of ``case_id, generated, printed, sent`` (months, ``YYYY-MM``, or None),
+    ``is_printed, is_sent, is_withdrawn`` and ``n``, the number of letters.
+    """
+    return store.query(
+        "SELECT case_id, substr(generated_on, 1, 7) AS generated, "
+        "substr(printed_on, 1, 7) AS printed, substr(sent_on, 1, 7) AS sent, "
+        "printed AS is_printed, sent AS is_sent, withdrawn AS is_withdrawn, count(*) AS n "
+        f"FROM ({_LETTERS.format(where='')}) GROUP BY 1, 2, 3, 4, 5, 6, 7"
+    )
+
+
+def figures(
+    store: Store, today: dt.date | None = None, counts: list[dict[str, Any]] | None = None
+) -> dict[str, Any]:
     """The report: ``{"cases": [...], "totals": {...}}`` with what is counted and when.
 
-    Five queries, whatever the number of cases.
+    Five queries, whatever the number of cases; ``counts`` (from :func:`letter_counts`)
+    saves the one over the letters when the caller has it already.
     """
     today = today or dt.date.today()
     cases = _cases(store)
@@ -132,14 +150,15 @@ def figures(store: Store, today: dt.date | None = None) -> dict[str, Any]:
             "SELECT case_id, count(*) AS n FROM appeals WHERE active GROUP BY case_id"
         )
     }
-    letters = {
-        row["case_id"]: row
-        for row in store.query(
-            "SELECT case_id, count(*) AS generated, sum(printed) AS printed, sum(sent) AS sent, "
-            "sum(withdrawn) AS withdrawn, count(DISTINCT official_id) AS officials "
-            f"FROM ({_LETTERS.format(where='')}) GROUP BY case_id"
+    letters: dict[int, dict[str, int]] = {}
+    for row in letter_counts(store) if counts is None else counts:
+        sums = letters.setdefault(
+            row["case_id"], {"generated": 0, "printed": 0, "sent": 0, "withdrawn": 0}
         )
-    }
+        sums["generated"] += row["n"]
+        sums["printed"] += row["n"] if row["is_printed"] else 0
+        sums["sent"] += row["n"] if row["is_sent"] else 0
+        sums["withdrawn"] += row["n"] if row["is_withdrawn"] else 0
     last_events = _last_events(store)
     rows = []
     for case in cases:
@@ -189,7 +208,8 @@ def tally(store: Store, case: Mapping[str, Any]) -> dict[str, Any]:
 
     Letters generated, printed and sent; ``officials``: how many officials the letters
     went to (those of the letters sent, once any was sent, else of every letter), and
-    ``countries`` where those officials sit; ``members`` who signed them; ``years``:
+    ``countries`` where those officials sit; ``members`` who signed the letters sent;
+    ``days_detained``; ``years``:
     whole years from the first letter's date to the release (or today), and
     ``first_letter``, that date.
     """
@@ -212,7 +232,7 @@ def tally(store: Store, case: Mapping[str, Any]) -> dict[str, Any]:
         "letters_sent": len(sent),
         "officials": len({row["official_id"] for row in counted}),
         "countries": countries,
-        "members": len({row["member_id"] for row in counted if row["member_id"] is not None}),
+        "members": len({row["member_id"] for row in sent if row["member_id"] is not None}),
         "first_letter": first,
         "days_detained": days_detained(case, dt.date.today()),
         "years": years_between(_day(first), end) if first else 0,  # type: ignore[arg-type]
@@ -228,28 +248,23 @@ def events(store: Store, case_id: int | None = None) -> list[dict[str, Any]]:
     )
 
 
-def letters_over_time(store: Store) -> list[dict[str, Any]]:
+def letters_over_time(
+    store: Store, counts: list[dict[str, Any]] | None = None
+) -> list[dict[str, Any]]:
     """Letters generated, printed and sent per month: ``{"month": "2002-01", ...}``, in order.
 
-    One query; a letter counts in the month it was (last) generated, printed and sent.
-    """
-    sql = f"""
-        WITH l AS ({_LETTERS.format(where="")})
-        SELECT 'generated' AS what, substr(generated_on, 1, 7) AS month, count(*) AS n
-            FROM l WHERE generated_on IS NOT NULL GROUP BY month
-        UNION ALL
-        SELECT 'printed', substr(printed_on, 1, 7), count(*)
-            FROM l WHERE printed_on IS NOT NULL GROUP BY 2
-        UNION ALL
-        SELECT 'sent', substr(sent_on, 1, 7), count(*)
-            FROM l WHERE sent IS NOT NULL AND sent_on IS NOT NULL GROUP BY 2
+    A letter counts in the month it was (last) generated, printed and sent.
     """
     months: dict[str, dict[str, Any]] = {}
-    for row in store.query(sql):
-        bucket = months.setdefault(
-            row["month"], {"month": row["month"], "generated": 0, "printed": 0, "sent": 0}
-        )
-        bucket[row["what"]] += row["n"]
+    for row in letter_counts(store) if counts is None else counts:
+        for what in ("generated", "printed", "sent"):
+            month = row[what]
+            if month is None or (what == "sent" and not row["is_sent"]):
+                continue
+            bucket = months.setdefault(
+                month, {"month": month, "generated": 0, "printed": 0, "sent": 0}
+            )
+            bucket[what] += row["n"]
     return [months[key] for key in sorted(months)]
 
 
@@ -602,7 +617,8 @@ def html(store: Store, today: dt.date | None = None) -> str:
     from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
     today = today or dt.date.today()
-    report = figures(store, today)
+    counts = letter_counts(store)
+    report = figures(store, today, counts)
     cases = {case["slug"]: case for case in _cases(store)}
     history = events(store)
     names = {case["id"]: case["name"] for case in cases.values()}
@@ -621,7 +637,7 @@ def html(store: Store, today: dt.date | None = None) -> str:
         report=report,
         totals=report["totals"],
         timeline=timeline(report["cases"], history, cases, today),
-        letters=letter_chart(letters_over_time(store)),
+        letters=letter_chart(letters_over_time(store, counts)),
         history=[dict(event, case=names.get(event["case_id"], "")) for event in history],
         years=round(report["totals"]["days_detained"] / 365.25),
         status_colours=STATUS_COLOURS,

@@ -148,3 +148,22 @@ def test_announce_of_a_case_with_little_on_record(workspace: Path, ok: Run) -> N
     assert "**Our group's letters of concern helped free Ali Valiyev, held in Azerbaijan.**" in out
     assert "The members of Global Importune wrote letters of concern on behalf of Ali" in out
     assert "None" not in out and "What happened" not in out and "Sources" not in out
+
+
+def test_announce_of_letters_none_of_them_sent(workspace: Path, ok: Run) -> None:
+    ok("case", "add", "Ali Valiyev", "--country", "UZ", "--detained-on", "2019-05-01")
+    ok("official", "add", "Azeri Minister", "--country", "AZ", "--address", "2 Main St\nBaku")
+    ok("member", "add", "Member One", "--address", "1 Elm Street\nSpringfield")
+    ok("member", "add", "Member Two", "--address", "2 Elm Street\nSpringfield")
+    ok("appeal", "add", "ali-valiyev", "azeri-minister")
+    ok("generate-letters")
+    _execute("UPDATE cases SET status = 'released', released_on = '2020-06-01'")
+    out = ok("case", "announce", "ali-valiyev").stdout
+    # Written after the release (as here) the letters have no "began ... on" of their own.
+    assert (
+        "The members of Global Importune wrote 2 letters of concern on behalf of Ali Valiyev "
+        "to 1 official in Azerbaijan, asking for Ali Valiyev's immediate and unconditional "
+        "release. Thank you" in out
+    )
+    assert "began" not in out and "signed them" not in out
+    assert "released on June 1, 2020, after 1 year in detention (397 days)." in out
