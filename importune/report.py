@@ -545,6 +545,8 @@ def letter_chart(months: Sequence[Mapping[str, Any]]) -> LetterChart | None:
     last = dt.date.fromisoformat(months[-1]["month"] + "-01")
     span = (last.year - first.year) * 12 + last.month - first.month + 1
     by = "month" if span <= 24 else "year"
+    if span < 6:  # a few months at least, so that one month's letters look like a month's
+        first = _add_months(last, -5)
     periods: dict[str, dict[str, int]] = {}
     if by == "month":
         day = first
@@ -559,7 +561,7 @@ def letter_chart(months: Sequence[Mapping[str, Any]]) -> LetterChart | None:
         for what in ("generated", "printed", "sent"):
             periods[key][what] += month[what]
     peak = max(max(p.values()) for p in periods.values())
-    top_value, step = nice_ceiling(peak)
+    top_value, step = nice_ceiling(max(peak, 4))
     height = 300
     top, bottom = 16.0, height - 44.0
     plot_left, plot_right = 70.0, WIDTH - 20.0

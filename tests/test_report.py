@@ -255,6 +255,12 @@ def test_html_report_is_one_self_contained_page(campaign: Path, ok: Run) -> None
     # The table and the letters chart, with what is counted.
     assert "3,719" in page.text and "No Date" in page.text
     assert "generated (6)" in page.text and "sent (2)" in page.text
+    # Letters of one month are drawn per month, over a few months, the last labelled.
+    assert "per month" in page.text
+    (month,) = rows("SELECT DISTINCT substr(generated_at, 1, 7) AS m FROM letters")
+    (sent,) = rows("SELECT DISTINCT substr(sent_at, 1, 7) AS m FROM letters WHERE sent_at")
+    assert f"{month['m']}: 6 generated" in page.titles
+    assert f"{sent['m']}: 2 sent" in page.titles
     assert "whatever the number of formats" in page.text
 
 
