@@ -49,13 +49,11 @@ PRISONERS = [
     ("Gulnara Karimova-Sattarova, poet and teacher of the Samarkand region", "UZ", "Samarkand"),
 ]
 STATUSES = ["detained", "released", "detained", "released", "detained", "unknown", "deceased"]
-NOTES = [
-    "moved to a prison colony far from the family",
-    "began refusing food to protest conditions",
-    "appeal hearing postponed again",
-    "family allowed a visit for the first time in two years",
-    None,
-]
+NOTES = {
+    "transferred": ["to a prison colony far from the family", "to the capital's pre-trial centre"],
+    "hunger-strike": ["refusing food to protest the conditions of detention", None],
+    "note": ["appeal hearing postponed again", "family allowed a first visit in two years"],
+}
 
 
 def build(folder: Path, cases: int, seed: int = 5, today: dt.date | None = None) -> Path:
@@ -136,7 +134,7 @@ def _history(store, case, rng: random.Random, today: dt.date) -> None:  # type: 
         if span > 400:
             kind = rng.choice(["transferred", "hunger-strike", "note"])
             day = start + dt.timedelta(days=rng.randint(300, span - 30))
-            events.append((day, kind, rng.choice(NOTES)))
+            events.append((day, kind, rng.choice(NOTES[kind])))
     if case["released_on"]:
         events.append((end, "released", None))
     store.db.conn.executemany(
