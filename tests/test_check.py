@@ -10,6 +10,7 @@ another program or an old import could leave it. Errors exit 1, warnings 0;
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
 from collections.abc import Callable
 from contextlib import closing
@@ -193,3 +194,22 @@ def test_a_missing_letters_folder_is_an_error(ok: Run, run: Run, monkeypatch: An
     monkeypatch.setenv("IMPORTUNE_LETTERS", "no-such-folder")
     (finding,) = findings(run, 1)
     assert finding["kind"] == "template" and "no-such-folder" in finding["message"]
+
+
+@pytest.mark.usefixtures("campaign")
+def test_as_a_real_process_piped_one_line_a_finding(tmp_path: Path) -> None:
+    """Piped into grep or a file, each finding stays one line however long, and the
+    status says whether to stop (a script runs ``importune check && importune print``)."""
+    import subprocess
+    import sys
+
+    write("UPDATE officials SET address = ''")
+    ok_env = {**os.environ, "COLUMNS": "40"}  # narrow: nothing may wrap anyway
+    done = subprocess.run([sys.executable, "-m", "importune", "check"], capture_output=True,
+                          text=True, env=ok_env, cwd=tmp_path, timeout=60)  # fmt: skip
+    assert done.returncode == 1, done.stderr
+    lines = done.stdout.splitlines()
+    assert lines[0].startswith("error   official prosecutor-general, address: no postal address")
+    assert lines[0].endswith("importune official edit prosecutor-general --address ADDRESS")
+    assert lines[-1].startswith("1 error(s), 0 warning(s).")
+    assert len(lines) == 2 and done.stderr == ""

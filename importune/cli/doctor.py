@@ -46,18 +46,24 @@ def check(ctx: typer.Context, json_: JsonFlag = False) -> None:
 
 
 def _print_findings(findings: list) -> None:  # type: ignore[type-arg]
-    """One line a finding: severity, record and field, what is wrong, what to do."""
+    """One line a finding: severity, record and field, what is wrong, what to do.
+
+    On a terminal the severity is coloured; piped, the lines are written as
+    they are (rich would take seconds over the thousands a big campaign can have).
+    """
+    lines = [f"{f.severity:<8}{f.where}: {f.message} → {f.fix}" for f in findings]
+    if not sys.stdout.isatty():
+        sys.stdout.write("".join(line + "\n" for line in lines))
+        return
     from rich.console import Console
     from rich.text import Text
 
-    console = Console(highlight=False, soft_wrap=True, width=_width())
-    for finding in findings:
-        line = Text()
+    text = Text()
+    for finding, line in zip(findings, lines, strict=True):
         style = "bold red" if finding.severity == "error" else "yellow"
-        line.append(f"{finding.severity:<8}", style=style)
-        line.append(f"{finding.where}: ", style="bold")
-        line.append(f"{finding.message} → {finding.fix}")
-        console.print(line)
+        text.append(line[:8], style=style)
+        text.append(line[8:] + "\n")
+    Console(highlight=False, soft_wrap=True).print(text, end="")
 
 
 def search(
