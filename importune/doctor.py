@@ -73,8 +73,8 @@ class Finding:
     def where(self) -> str:
         """``case yusuf-dzhumaev, status``: the record and field, as a person reads them."""
         noun = {"cases": "case", "officials": "official", "appeals": "appeal",
-                "members": "member", "templates": "template", "settings": "settings"}  # fmt: skip
-        name = f"{noun.get(self.table, self.table)} {self.record}"
+                "members": "member", "templates": "template"}  # fmt: skip
+        name = f"{noun[self.table]} {self.record}" if self.table in noun else self.record
         return f"{name}, {self.field}" if self.field else name
 
 
@@ -85,7 +85,7 @@ def _blank(value: Any) -> bool:
 def examine(store: Store, letters_dir: Path, today: dt.date | None = None) -> list[Finding]:
     """Every finding in the workspace, errors first, then by kind and record."""
     from importune import records
-    from importune.generate import _skip
+    from importune.generate import THANKS, _skip
 
     today = today or dt.date.today()
     iso_today = today.isoformat()
@@ -189,11 +189,13 @@ def examine(store: Store, letters_dir: Path, today: dt.date | None = None) -> li
             )
 
     # Letters still to print or post for a prisoner no longer held: a letter of
-    # concern for someone already free (or dead) must not go out. One query.
+    # concern for someone already free (or dead) must not go out. A thank-you
+    # letter is what a release calls for: it may wait. One query.
     pending = store.query(
         "SELECT case_id, count(DISTINCT official_id || '/' || coalesce(member_id, 0) || '/' "
         "|| template || '/' || language) AS n FROM letters "
-        "WHERE status IN ('generated', 'printed') GROUP BY case_id"
+        "WHERE status IN ('generated', 'printed') AND template != ? GROUP BY case_id",
+        [THANKS],
     )
     for row in pending:
         case = cases[row["case_id"]]
@@ -201,6 +203,15 @@ def examine(store: Store, letters_dir: Path, today: dt.date | None = None) -> li
             continue
         slug = case["slug"]
         on = f" on {case['released_on']}" if case["released_on"] else ""
+        if case["status"] == "released":
+            # Released behind importune's back (SQL, Datasette): undo and release
+            # again, which withdraws every letter not yet sent.
+            fix = (
+                f"withdraw them: importune case edit {slug} --status detained, then "
+                f"importune case release {slug}" + (f" --on {case['released_on']}" if on else "")
+            )
+        else:
+            fix = f"print and post none of them (importune letters list --case {slug})"
         add(
             ERROR,
             "pending-after-release",
@@ -208,8 +219,7 @@ def examine(store: Store, letters_dir: Path, today: dt.date | None = None) -> li
             slug,
             "status",
             f"{case['status']}{on}, yet {row['n']} letter(s) are still to be printed or posted",
-            f"withdraw them: importune case edit {slug} --status detained, then "
-            f"importune case release {slug}" + (f" --on {case['released_on']}" if on else ""),
+            fix,
         )
 
     # -- officials ------------------------------------------------------------------------------
@@ -263,6 +273,17 @@ def examine(store: Store, letters_dir: Path, today: dt.date | None = None) -> li
             "name",
             "the group has no name: unsigned letters (--unsigned) cannot be signed",
             "importune group set --name NAME",
+        )
+    if _blank(group.get("address")) and not members and due:
+        add(
+            WARNING,
+            "no-return-address",
+            "settings",
+            "group",
+            "address",
+            "no members, so every letter is unsigned and carries the group's return address, "
+            "which is not set",
+            "importune group set --address ADDRESS",
         )
 
     # -- templates and the letters due ----------------------------------------------------------

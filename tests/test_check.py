@@ -36,6 +36,10 @@ def findings(run: Run, status: int = 0) -> list[dict[str, Any]]:
     return json.loads(result.stdout)
 
 
+def where(finding: dict[str, Any]) -> tuple[str, str, str | None]:
+    return finding["kind"], finding["record"], finding["field"]
+
+
 def kinds(found: list[dict[str, Any]]) -> set[tuple[str, str, str, str | None]]:
     return {(f["severity"], f["kind"], f["record"], f["field"]) for f in found}
 
@@ -213,3 +217,55 @@ def test_as_a_real_process_piped_one_line_a_finding(tmp_path: Path) -> None:
     assert lines[0].endswith("importune official edit prosecutor-general --address ADDRESS")
     assert lines[-1].startswith("1 error(s), 0 warning(s).")
     assert len(lines) == 2 and done.stderr == ""
+
+
+@pytest.mark.usefixtures("campaign")
+def test_the_fix_check_gives_for_pending_letters_works_and_thanks_may_wait(
+    ok: Run, run: Run
+) -> None:
+    """Released behind importune's back: the two commands check names withdraw the letters;
+    the thank-you letters a release calls for are no error."""
+    ok("generate-letters")
+    write("UPDATE cases SET status = 'released', released_on = '2011-12-29'")
+    (finding,) = findings(run, 1)
+    steps = finding["fix"].removeprefix("withdraw them: ").split(", then ")
+    first = run(*steps[0].split()[1:])
+    if "not built yet" in first.stderr:
+        pytest.skip("case release is not built in this tree")
+    assert first.exit_code == 0, first.output
+    ok(*steps[1].split()[1:])
+    assert findings(run) == []
+    assert {row["status"] for row in json.loads(ok("letters", "list", "--json").stdout)} == {
+        "withdrawn"
+    }
+    ok("generate-letters", "--template", "thanks")
+    assert findings(run) == []
+
+
+@pytest.mark.usefixtures("campaign")
+def test_letters_pending_for_a_prisoner_who_died_are_an_error(ok: Run, run: Run) -> None:
+    ok("generate-letters")
+    write("UPDATE cases SET status = 'deceased'")
+    (finding,) = findings(run, 1)
+    assert (
+        finding["kind"] == "pending-after-release"
+        and "deceased, yet 1 letter" in finding["message"]
+    )
+    assert (
+        finding["fix"]
+        == "print and post none of them (importune letters list --case yusuf-dzhumaev)"
+    )
+
+
+@pytest.mark.usefixtures("campaign")
+def test_the_groups_own_name_and_address_when_its_letters_need_them(ok: Run, run: Run) -> None:
+    write("DELETE FROM settings WHERE key = 'group.name'")
+    (finding,) = findings(run)
+    assert where(finding) == ("no-group-name", "group", "name")
+    assert ok("check").stdout.startswith("warning group, name: the group has no name")
+    ok("group", "set", "--name", "Global Importune")
+    ok("member", "remove", "mark-konrad")  # every letter unsigned: the group's address is theirs
+    (finding,) = findings(run)
+    assert where(finding) == ("no-return-address", "group", "address")
+    ok("group", "set", "--address", "PO Box 1\nSpringfield")
+    assert findings(run) == []
