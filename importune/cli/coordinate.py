@@ -1,25 +1,100 @@
-"""Coordinators' case commands: ``case event``, ``case release``, ``case announce``.
+"""Coordinators' case commands: ``case event`` and ``case release``.
 
-Registered on the ``case`` sub-app by :mod:`importune.cli`. (Being built in issue 5.)
+Registered on the ``case`` sub-app by :mod:`importune.cli` (``case announce`` lives
+in :mod:`importune.cli.report`, beside the tally it reads). The work is done by
+:mod:`importune.coordinate`; these commands parse, call it once and say what
+happened, with the next step.
 """
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Annotated
+
 import typer
 
-from importune.errors import ImportuneError
+from importune.cli._common import say, workspace
+
+if TYPE_CHECKING:
+    from importune.coordinate import Letters, Release, Undo
+
+Case = Annotated[str, typer.Argument(help="The case: id or slug.")]
+Kind = Annotated[
+    str,
+    typer.Argument(
+        help="arrested, charged, sentenced, transferred, hunger-strike or note "
+        "(a release: importune case release).",
+        show_default=False,
+    ),
+]
+On = Annotated[str | None, typer.Option(help="The day it happened, YYYY-MM-DD (default today).")]
+Note = Annotated[str | None, typer.Option(help="What happened, in one line.")]
+ReleasedOn = Annotated[
+    str | None, typer.Option(help="The day they were freed, YYYY-MM-DD (default today).")
+]
+ReleaseNote = Annotated[
+    str | None, typer.Option(help="The release event's note, in one line (e.g. pardoned).")
+]
 
 
-def event(ctx: typer.Context) -> None:
-    """Record what happened to a case (arrested, charged, sentenced, transferred, ...)."""
-    raise ImportuneError("case event is not built yet")
+def event(ctx: typer.Context, case: Case, kind: Kind, on: On = None, note: Note = None) -> None:
+    """Record what happened to a case: it joins the case's timeline (case show)."""
+    from importune.coordinate import add_event
+
+    with workspace(ctx) as store:
+        done = add_event(store, case, kind, on=on, note=note)
+    say(f"Recorded for case {done['case']}: {done['date']} {done['kind']}.")
+    say(f"Timeline: importune case show {done['case']}")
 
 
-def release(ctx: typer.Context) -> None:
-    """Mark a prisoner released: every letter not yet sent is withdrawn."""
-    raise ImportuneError("case release is not built yet")
+def release(
+    ctx: typer.Context, case: Case, on: ReleasedOn = None, note: ReleaseNote = None
+) -> None:
+    """Mark a prisoner released: every letter not yet sent is withdrawn, in one go.
+
+    A mistaken release is undone with: importune case edit CASE --status detained
+    """
+    from importune.coordinate import release as release_case
+
+    with workspace(ctx) as store:
+        done = release_case(store, case, on=on, note=note)
+    say_released(done)
 
 
-def announce(ctx: typer.Context) -> None:
-    """Write the release announcement, as the group publishes it."""
-    raise ImportuneError("case announce is not built yet")
+def say_released(done: Release) -> None:
+    """What a release did, and what the group does next (also after ``case edit``)."""
+    slug = done.case["slug"]
+    after = f", after {done.days:,} days in detention" if done.days is not None else ""
+    say(f"Released case {slug} on {done.on}{after}.")
+    say(_letters_withdrawn(done.letters))
+    say(f"Next: importune case announce {slug}  (the release post)")
+    say(f"      importune generate-letters --case {slug} --template thanks  (thank the officials)")
+
+
+def say_undone(slug: str, undone: Undo) -> None:
+    """What undoing a release did (``case edit CASE --status detained``)."""
+    letters = undone.letters
+    say(f"Release of {undone.released_on or 'an unknown day'} undone: "
+        "released_on cleared, the released event removed from the timeline.")  # fmt: skip
+    if letters.restored_total:
+        by_status = ", ".join(f"{n} {status}" for status, n in sorted(letters.restored.items()))
+        say(f"{letters.restored_total} letter(s) pending again ({by_status}).")
+    else:
+        say("No letters to bring back.")
+    if letters.sent:
+        say(f"{letters.sent} letter(s) already sent stay sent.")
+    if letters.thanks_withdrawn:
+        say(f"{letters.thanks_withdrawn} thank-you letter(s) withdrawn.")
+    say(f"Letters go on: importune letters list --case {slug}")
+
+
+def _letters_withdrawn(letters: Letters) -> str:
+    if letters.withdrawn_total:
+        by_status = ", ".join(f"{n} {status}" for status, n in sorted(letters.withdrawn.items()))
+        line = f"Withdrew {letters.withdrawn_total} letter(s) not yet sent ({by_status})"
+    else:
+        line = "No letters were pending"
+    if letters.sent:
+        line += f"; {letters.sent} letter(s) already sent stay sent"
+    if letters.thanks_restored:
+        line += f"; {letters.thanks_restored} thank-you letter(s) back"
+    return line + "."

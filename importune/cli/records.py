@@ -16,6 +16,7 @@ from importune.cli._common import (
     table,
     workspace,
 )
+from importune.cli.coordinate import say_released, say_undone
 from importune.errors import InvalidInput
 
 case_app = typer.Typer(
@@ -154,19 +155,21 @@ def _case_json(row: dict[str, Any]) -> dict[str, Any]:
 
 @case_app.command("show")
 def case_show(ctx: typer.Context, case: Ref, json_: JsonFlag = False) -> None:
-    """Show one case, its appeals and its history."""
+    """Show one case, its appeals and its timeline (oldest first)."""
+    from importune.coordinate import timeline
+
     with workspace(ctx) as store:
         row = store.get("cases", case)
         appeals = store.appeals(case=row["slug"])
-        events = store.list("events", case_id=row["id"])
+        events = timeline(store, row["id"])
     if json_:
         print_json({**_case_json(row), "appeals": appeals, "events": events})
         return
     details(row, CASE_FIELDS)
     table(appeals, ["official", "template", "language", "until", "active"], title="Appeals",
           empty="No appeals yet: importune appeal add " + row["slug"] + " OFFICIAL")  # fmt: skip
-    if events:
-        table(events, ["date", "kind", "note"], title="History")
+    table(events, ["date", "kind", "note"], title="Timeline",
+          empty=f"No events yet: importune case event {row['slug']} KIND --on DATE")  # fmt: skip
 
 
 @case_app.command("edit")
@@ -186,12 +189,24 @@ def case_edit(
     summary_file: SummaryFile = None,
     language: Language = None,
     status: Annotated[
-        str | None, typer.Option(help="detained, released, deceased or unknown.")
+        str | None,
+        typer.Option(
+            help="detained, released, deceased or unknown. released: as case release; "
+            "detained or unknown, of a released case: the release undone."
+        ),
     ] = None,
-    released_on: Annotated[str | None, typer.Option(help="YYYY-MM-DD.")] = None,
+    released_on: Annotated[
+        str | None, typer.Option(help="YYYY-MM-DD: the day of the release (moves its event).")
+    ] = None,
     slug: Slug = None,
 ) -> None:
-    """Change some fields of a case; the others keep their values."""
+    """Change some fields of a case; the others keep their values.
+
+    --status released is a release (as case release: letters not yet sent are
+    withdrawn); --status detained of a released case undoes the release.
+    """
+    from importune.coordinate import edit_case
+
     raw = options(
         name=name, country=country, native_name=native_name, reference=reference,
         location=location, prison=prison, sources=_sources(source), detained_on=detained_on,
@@ -199,8 +214,12 @@ def case_edit(
         status=status, released_on=released_on, slug=slug,
     )  # fmt: skip
     with workspace(ctx) as store:
-        row = store.edit("cases", case, raw)
-    say(f"Updated case {row['slug']}.")
+        edited = edit_case(store, case, raw)
+    say(f"Updated case {edited.case['slug']}.")
+    if edited.released:
+        say_released(edited.released)
+    if edited.undone:
+        say_undone(edited.case["slug"], edited.undone)
 
 
 @case_app.command("remove")

@@ -1,0 +1,416 @@
+"""A case's history and its release: what a coordinator records.
+
+A case's **timeline** is its events (arrested, charged, sentenced, transferred,
+hunger-strike, released, note), oldest first. Events are things that happened:
+a day in the future is refused, and so is an event that contradicts the
+detention it belongs to (a transfer before the prisoner was detained, anything
+but a note after the release).
+
+A **release** is more than a status: in one transaction the case becomes
+``released`` with its ``released_on`` day and a ``released`` event, and every
+letter of the case not yet sent is ``withdrawn``, so that no member prints or
+posts a letter of concern for someone already free. Letters already sent stay
+sent: they are the group's part in the release, counted in the announcement.
+That is why ``case event CASE released`` is refused: it would record the event
+and leave the letters pending.
+
+A mistaken release is **undone** by setting the case back to a held status
+(``case edit CASE --status detained``): ``released_on`` is cleared, the
+``released`` event is removed from the timeline (it did not happen; the
+announcement and the report read the timeline, and a note "release undone"
+would end up in a public post), the letters the release withdrew go back to
+the status they had (``printed`` when they were printed, else ``generated``),
+and thank-you letters made since, which would thank an official for a release
+that did not happen, are withdrawn in their turn. Releasing again brings those
+back: release and undo are each other's inverse on the letters.
+
+Nothing here prints or exits; every refusal is an :class:`ImportuneError` raised
+before anything is written.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from importune import records
+from importune.errors import Conflict, InvalidInput
+from importune.generate import HELD, THANKS
+from importune.store import Store
+
+PENDING = ("generated", "printed")
+"""Letter statuses not yet in the post: what a release withdraws."""
+
+IN_CUSTODY = ("transferred", "hunger-strike")
+"""Events that can only happen to someone held: none before the detention began."""
+
+NOTE_MAX = records.SINGLE_LINE_MAX
+
+
+# -- reading -------------------------------------------------------------------------------
+
+
+def timeline(store: Store, case_id: int) -> list[dict[str, Any]]:
+    """The case's events, oldest first (events of one day in the order recorded)."""
+    return store.query("SELECT * FROM events WHERE case_id = ? ORDER BY date, id", [case_id])
+
+
+def days_held(case: Mapping[str, Any], today: dt.date | None = None) -> int | None:
+    """Days from detention to the release (or to today while held); None without a date."""
+    if not case.get("detained_on"):
+        return None
+    end = case.get("released_on") or (today or dt.date.today()).isoformat()
+    return (dt.date.fromisoformat(end) - dt.date.fromisoformat(case["detained_on"])).days
+
+
+# -- events ----------------------------------------------------------------------------------
+
+
+def parse_kind(text: str) -> str:
+    """An event kind as typed: ``Hunger strike`` and ``hunger_strike`` are ``hunger-strike``."""
+    kind = "-".join(text.strip().lower().replace("_", " ").split())
+    if kind not in records.EVENT_KINDS:
+        recordable = ", ".join(k for k in records.EVENT_KINDS if k != "released")
+        raise InvalidInput(
+            f"event kind {text.strip()!r} is not one of {recordable} "
+            "(a release: importune case release)",
+            "kind",
+        )
+    return kind
+
+
+def _day(on: str | None, today: dt.date, what: str) -> str:
+    """``--on`` as an ISO day (default today), never in the future: events have happened."""
+    day = records.parse_date(on, "--on") if on is not None else today.isoformat()
+    if day > today.isoformat():
+        raise InvalidInput(f"--on {day} is in the future: record {what} once it has happened")
+    return day
+
+
+def _note(note: str | None) -> str | None:
+    if note is None:
+        return None
+    return records.clean_text(note, "--note", multiline=False, limit=NOTE_MAX)
+
+
+def add_event(
+    store: Store,
+    ref: str | int,
+    kind: str,
+    *,
+    on: str | None = None,
+    note: str | None = None,
+    today: dt.date | None = None,
+) -> dict[str, Any]:
+    """Record one event of a case; the event's row, with the case's slug as ``case``."""
+    today = today or dt.date.today()
+    kind = parse_kind(kind)
+    case = store.get("cases", ref)
+    slug = case["slug"]
+    if kind == "released":
+        raise InvalidInput(
+            f"a release does more than an event: importune case release {slug} [--on DATE] "
+            "(it also withdraws the letters not yet sent)",
+            "kind",
+        )
+    day = _day(on, today, "an event")
+    text = _note(note)
+    if kind == "note" and not text:
+        raise InvalidInput("a note needs its text: --note TEXT", "note")
+    released = case["released_on"] if case["status"] == "released" else None
+    if released and day > released and kind != "note":
+        raise InvalidInput(
+            f"case {slug!r} was released on {released}: after that only a note can be recorded"
+        )
+    if kind in IN_CUSTODY and case["detained_on"] and day < case["detained_on"]:
+        raise InvalidInput(
+            f"a {kind} event on {day} is before case {slug!r} was detained ({case['detained_on']})"
+        )
+    twin = store.query(
+        "SELECT id FROM events WHERE case_id = ? AND date = ? AND kind = ? "
+        "AND coalesce(note, '') = ?",
+        [case["id"], day, kind, text or ""],
+    )
+    if twin:
+        raise Conflict(f"case {slug!r} already has this {kind} event on {day}")
+    event = {"case_id": case["id"], "date": day, "kind": kind, "note": text}
+    with store.atomic():
+        event_id = store.db.table("events").insert(event).last_pk
+    return {"id": event_id, **event, "case": slug}
+
+
+# -- letters ---------------------------------------------------------------------------------
+
+
+@dataclass
+class Letters:
+    """A case's letters, each counted once whatever its formats, by what became of it."""
+
+    withdrawn: dict[str, int] = field(default_factory=dict)  # by the status it had
+    restored: dict[str, int] = field(default_factory=dict)  # by the status it has again
+    thanks_withdrawn: int = 0
+    thanks_restored: int = 0
+    sent: int = 0  # letters in the post: left as they are
+
+    @property
+    def withdrawn_total(self) -> int:
+        return sum(self.withdrawn.values())
+
+    @property
+    def restored_total(self) -> int:
+        return sum(self.restored.values())
+
+
+def _identity(row: Mapping[str, Any]) -> tuple[Any, ...]:
+    """A letter is its official, member, template and language; the table has a row per
+    format of it, and its status is the same in all of them."""
+    return (row["official_id"], row["member_id"], row["template"], row["language"])
+
+
+def _restored_status(row: Mapping[str, Any]) -> str:
+    return "printed" if row["printed_at"] else "generated"
+
+
+def _letter_rows(store: Store, case_id: int) -> list[dict[str, Any]]:
+    return store.query(
+        "SELECT id, official_id, member_id, template, language, status, printed_at "
+        "FROM letters WHERE case_id = ? ORDER BY id",
+        [case_id],
+    )
+
+
+def _count(
+    rows: list[dict[str, Any]], status_of: Callable[[Mapping[str, Any]], str]
+) -> dict[str, int]:
+    """How many letters (not rows) of ``rows``, by ``status_of(row)``."""
+    letters: dict[tuple[Any, ...], str] = {}
+    for row in rows:
+        status = status_of(row)
+        # A letter printed in one format counts as printed.
+        if letters.get(_identity(row)) != "printed":
+            letters[_identity(row)] = status
+    counted: dict[str, int] = {}
+    for status in letters.values():
+        counted[status] = counted.get(status, 0) + 1
+    return counted
+
+
+def _withdraw_and_restore(
+    store: Store, *, withdraw: list[dict[str, Any]], restore: list[dict[str, Any]], stamp: str
+) -> None:
+    """Withdraw some letter rows (stamped) and give others back the status they had."""
+    conn = store.db.conn
+    conn.executemany(
+        "UPDATE letters SET status = 'withdrawn', withdrawn_at = ? WHERE id = ?",
+        [(stamp, row["id"]) for row in withdraw],
+    )
+    conn.executemany(
+        "UPDATE letters SET status = ?, withdrawn_at = NULL WHERE id = ?",
+        [(_restored_status(row), row["id"]) for row in restore],
+    )
+
+
+def _sent(rows: list[dict[str, Any]]) -> set[tuple[Any, ...]]:
+    return {_identity(row) for row in rows if row["status"] == "sent"}
+
+
+def _how_many(rows: list[dict[str, Any]]) -> int:
+    """How many letters the rows are, whatever their formats."""
+    return len({_identity(row) for row in rows})
+
+
+def _on_release(store: Store, case_id: int, stamp: str) -> Letters:
+    """Withdraw every letter not yet sent; bring back thank-you letters an undo withdrew."""
+    rows = _letter_rows(store, case_id)
+    sent = _sent(rows)
+    withdraw = [row for row in rows if row["status"] in PENDING]
+    restore = [row for row in rows if row["status"] == "withdrawn" and row["template"] == THANKS]
+    _withdraw_and_restore(store, withdraw=withdraw, restore=restore, stamp=stamp)
+    unsent = [row for row in withdraw if _identity(row) not in sent]
+    return Letters(
+        withdrawn=_count(unsent, lambda row: row["status"]),
+        thanks_restored=_how_many(restore),
+        sent=len(sent),
+    )
+
+
+def _on_undo(store: Store, case_id: int, stamp: str) -> Letters:
+    """Bring back the letters the release withdrew; withdraw the thank-you letters."""
+    rows = _letter_rows(store, case_id)
+    sent = _sent(rows)
+    restore = [row for row in rows if row["status"] == "withdrawn" and row["template"] != THANKS]
+    withdraw = [row for row in rows if row["status"] in PENDING and row["template"] == THANKS]
+    _withdraw_and_restore(store, withdraw=withdraw, restore=restore, stamp=stamp)
+    return Letters(
+        restored=_count([r for r in restore if _identity(r) not in sent], _restored_status),
+        thanks_withdrawn=_how_many(withdraw),
+        sent=len(sent),
+    )
+
+
+# -- release ---------------------------------------------------------------------------------
+
+
+@dataclass
+class Release:
+    """What ``case release`` did."""
+
+    case: dict[str, Any]
+    on: str
+    letters: Letters
+    days: int | None  # days held, when the detention's first day is known
+
+
+def _check_release_day(store: Store, case: Mapping[str, Any], day: str, today: dt.date) -> None:
+    """A release ends the detention: not in the future, not before it began, not before
+    anything in the timeline that needs the prisoner held."""
+    slug = case["slug"]
+    if day > today.isoformat():
+        raise InvalidInput(
+            f"the release date {day} is in the future: record a release once it has happened; "
+            "until then the letters go on"
+        )
+    if case["detained_on"] and day < case["detained_on"]:
+        raise InvalidInput(
+            f"the release date {day} is before case {slug!r} was detained ({case['detained_on']})"
+        )
+    later = store.query(
+        "SELECT date, kind FROM events WHERE case_id = ? AND date > ? "
+        "AND kind NOT IN ('note', 'released') ORDER BY date DESC LIMIT 1",
+        [case["id"], day],
+    )
+    if later:
+        raise InvalidInput(
+            f"the release date {day} is before the {later[0]['kind']} event of "
+            f"{later[0]['date']} in case {slug!r}'s timeline"
+        )
+
+
+def _stamp(now: dt.datetime | None) -> str:
+    return (now or dt.datetime.now(dt.UTC)).isoformat(timespec="seconds")
+
+
+def release(
+    store: Store,
+    ref: str | int,
+    *,
+    on: str | None = None,
+    note: str | None = None,
+    today: dt.date | None = None,
+    now: dt.datetime | None = None,
+) -> Release:
+    """Mark a case released on ``on`` (default today), in one transaction with its event
+    and the withdrawal of every letter not yet sent. Refused for a case released already."""
+    today = today or dt.date.today()
+    case = store.get("cases", ref)
+    slug = case["slug"]
+    if case["status"] == "released":
+        raise Conflict(
+            f"case {slug!r} was already released on {case['released_on'] or 'an unknown day'} "
+            f"(to change the day: importune case edit {slug} --released-on DATE)"
+        )
+    day = records.parse_date(on, "--on") if on is not None else today.isoformat()
+    _check_release_day(store, case, day, today)
+    text = _note(note)
+    with store.atomic():
+        store.db.table("cases").update(case["id"], {"status": "released", "released_on": day})
+        store.db.table("events").insert(
+            {"case_id": case["id"], "date": day, "kind": "released", "note": text}
+        )
+        letters = _on_release(store, case["id"], _stamp(now))
+    freed = {**case, "status": "released", "released_on": day}
+    return Release(case=freed, on=day, letters=letters, days=days_held(freed))
+
+
+@dataclass
+class Undo:
+    """What undoing a mistaken release did."""
+
+    released_on: str | None  # the day the release had said
+    letters: Letters
+
+
+def _undo_release(store: Store, case: Mapping[str, Any], stamp: str) -> Undo:
+    """Inside the caller's transaction: the case is no longer released, its letters pending."""
+    store.db.table("cases").update(case["id"], {"released_on": None})
+    store.db.execute("DELETE FROM events WHERE case_id = ? AND kind = 'released'", [case["id"]])
+    return Undo(released_on=case["released_on"], letters=_on_undo(store, case["id"], stamp))
+
+
+# -- editing a case --------------------------------------------------------------------------
+
+
+@dataclass
+class Edited:
+    """What ``case edit`` did: the case as it is now, and a release made or undone."""
+
+    case: dict[str, Any]
+    released: Release | None = None
+    undone: Undo | None = None
+
+
+def edit_case(
+    store: Store,
+    ref: str | int,
+    raw: Mapping[str, Any],
+    *,
+    today: dt.date | None = None,
+    now: dt.datetime | None = None,
+) -> Edited:
+    """``case edit``, with the status changes that touch letters done as a whole.
+
+    - to ``released`` (from any other status): a release, exactly as ``case release``
+      (``released_on`` is its day, default today), with the other fields edited in the
+      same transaction;
+    - from ``released`` back to a held status (detained, unknown): the release undone;
+    - ``released_on`` of a released case: the day moves, its ``released`` event too;
+    - ``released_on`` of a case not released: refused, pointing to ``case release``.
+    """
+    today = today or dt.date.today()
+    current = store.get("cases", ref)
+    given = {key: value for key, value in raw.items() if value is not None}
+    changes = records.normalise("cases", given, partial=True) if given else {}
+    was = current["status"]
+    becomes = changes.get("status", was)
+    day = changes.get("released_on")
+    undoing = was == "released" and becomes in HELD
+    # Undone, the release's day goes: it cannot clash with a new detained_on.
+    records.check_dates({**current, **changes, **({"released_on": None} if undoing else {})})
+    rest = {key: value for key, value in given.items() if key not in ("status", "released_on")}
+    slug = current["slug"]
+
+    if was != "released" and becomes == "released":
+        with store.atomic():
+            if rest:
+                store.edit("cases", current["id"], rest)
+            done = release(store, current["id"], on=day, today=today, now=now)
+        return Edited(case=store.get("cases", current["id"]), released=done)
+
+    if undoing:
+        if day is not None:
+            raise InvalidInput(
+                f"case {slug!r} goes back to {becomes}: a case held has no release date "
+                "(leave out --released-on)"
+            )
+        with store.atomic():
+            undone = _undo_release(store, current, _stamp(now))
+            store.edit("cases", current["id"], given)
+        return Edited(case=store.get("cases", current["id"]), undone=undone)
+
+    if day is not None and was != "released":
+        raise InvalidInput(
+            f"case {slug!r} is {was}: a release is recorded with "
+            f"importune case release {slug} --on {day}"
+        )
+    if day is not None and day != current["released_on"]:
+        _check_release_day(store, {**current, **changes}, day, today)
+        with store.atomic():
+            edited = store.edit("cases", current["id"], given)
+            store.db.execute(
+                "UPDATE events SET date = ? WHERE case_id = ? AND kind = 'released'",
+                [day, current["id"]],
+            )
+        return Edited(case=edited)
+    return Edited(case=store.edit("cases", current["id"], given))
