@@ -37,10 +37,12 @@ EVENT_KINDS = (
     "note",
 )
 
-SLUG_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
-TEMPLATE_NAME_RE = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
-EMAIL_RE = re.compile(r"^[^@\s<>\"',;]+@[^@\s<>\"',;]+\.[^@\s<>\"',;]+$")
-ISO_DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+# \Z, not $: "$" also matches before a final newline, and these patterns also check
+# values that never passed through clean_text (a pack's records, a Datasette edit).
+SLUG_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*\Z")
+TEMPLATE_NAME_RE = re.compile(r"^[a-z0-9][a-z0-9_-]*\Z")
+EMAIL_RE = re.compile(r"^[^@\s<>\"',;]+@[^@\s<>\"',;]+\.[^@\s<>\"',;]+\Z")
+ISO_DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}\Z")
 
 # Characters a field may never hold: C0/C1 controls other than tab and newline,
 # and the Unicode line/paragraph separators that would split an e-mail header.

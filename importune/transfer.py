@@ -28,6 +28,8 @@ from importune import records
 from importune.errors import InvalidInput, NotFound
 
 IMPORT_SUFFIXES = (".csv", ".tsv", ".json", ".jsonl")
+IMPORT_MAX_BYTES = 256 * 1024 * 1024
+"""An import file is read whole; past this it is refused, not read (10,000 cases take ~5 MB)."""
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 _MOJIBAKE_HINT = re.compile(
     "[ÃÂÐÑØÙâ][\u0080-\u00bf\u2018-\u203a\u0152\u0153\u0160\u0161\u0178\u017d\u017e\u0192\u02c6\u02dc]"
@@ -53,11 +55,15 @@ def read_import(path: Path) -> ImportFile:
             f"use {', '.join(IMPORT_SUFFIXES)}"
         )
     try:
-        data = path.read_bytes()
+        data = read_at_most(path, IMPORT_MAX_BYTES)
     except FileNotFoundError:
         raise NotFound(f"{path}: no such file") from None
     except IsADirectoryError:
         raise InvalidInput(f"{path}: is a folder, not a file") from None
+    if data is None:
+        raise InvalidInput(
+            f"{path}: larger than {IMPORT_MAX_BYTES:,} bytes; split it into several files"
+        )
     text = _decode(path, data)
     if suffix in (".csv", ".tsv"):
         labels, rows = _read_delimited(path, text, _delimiter(suffix, text))
@@ -71,6 +77,20 @@ def read_import(path: Path) -> ImportFile:
     for label, row in zip(labels, rows, strict=True):
         _refuse_mojibake(label, row)
     return ImportFile(path, labels, rows)
+
+
+def read_at_most(path: Path, limit: int) -> bytes | None:
+    """The file's bytes, or None when it holds more than ``limit``: read in chunks, so that
+    neither a huge file nor an endless one (a device, a pipe) is read whole first."""
+    chunks: list[bytes] = []
+    total = 0
+    with path.open("rb") as handle:
+        while chunk := handle.read(1 << 20):
+            total += len(chunk)
+            if total > limit:
+                return None
+            chunks.append(chunk)
+    return b"".join(chunks)
 
 
 def _decode(path: Path, data: bytes) -> str:
@@ -160,6 +180,8 @@ def _read_json(path: Path, text: str) -> tuple[list[str], list[dict]]:
         raise InvalidInput(
             f"{path}: not valid JSON: {error.msg} (line {error.lineno}, column {error.colno})"
         ) from None
+    except RecursionError:
+        raise InvalidInput(f"{path}: not records: arrays or objects nested too deeply") from None
     if not isinstance(data, list):
         raise InvalidInput(f"{path}: must hold a JSON array of objects")
     labels = [f"record {i}" for i in range(1, len(data) + 1)]
@@ -179,6 +201,8 @@ def _read_jsonl(path: Path, text: str) -> tuple[list[str], list[dict]]:
             item = json.loads(line)
         except json.JSONDecodeError as error:
             raise InvalidInput(f"{path}, {label}: not valid JSON: {error.msg}") from None
+        except RecursionError:
+            raise InvalidInput(f"{path}, {label}: arrays or objects nested too deeply") from None
         labels.append(label)
         rows.append(_json_row(path, label, item))
     return labels, rows
