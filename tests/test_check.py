@@ -225,14 +225,13 @@ def test_the_fix_check_gives_for_pending_letters_works_and_thanks_may_wait(
 ) -> None:
     """Released behind importune's back: the two commands check names withdraw the letters;
     the thank-you letters a release calls for are no error."""
+    if "--on" not in ok("case", "release", "--help").stdout:
+        pytest.skip("case release is not built in this tree")
     ok("generate-letters")
     write("UPDATE cases SET status = 'released', released_on = '2011-12-29'")
     (finding,) = findings(run, 1)
     steps = finding["fix"].removeprefix("withdraw them: ").split(", then ")
-    first = run(*steps[0].split()[1:])
-    if "not built yet" in first.stderr:
-        pytest.skip("case release is not built in this tree")
-    assert first.exit_code == 0, first.output
+    ok(*steps[0].split()[1:])
     ok(*steps[1].split()[1:])
     assert findings(run) == []
     assert {row["status"] for row in json.loads(ok("letters", "list", "--json").stdout)} == {
