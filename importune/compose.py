@@ -537,6 +537,7 @@ class Composer:
         self._resolved: dict[tuple[str, str, str], tuple[str, str]] = {}
         self._recipients: dict[tuple[Any, ...], tuple[str, ...]] = {}
         self._senders: dict[tuple[Any, ...], tuple[str, ...]] = {}
+        self._digests: dict[str, str] = {}
 
     # -- finding templates ---------------------------------------------------------
 
@@ -607,6 +608,35 @@ class Composer:
                 raise self._explain(relative, error) from None
             self._templates[relative] = compiled
         return compiled
+
+    def source_digest(self, relative: str) -> str:
+        """The sha256 of a template's source and of every template it extends, includes or
+        imports, as far down as they go: what its letters are made from, for a re-run to
+        know they are unchanged without rendering them. A template naming another by a
+        variable (not a constant) counts every template in the folder."""
+        digest = self._digests.get(relative)
+        if digest is None:
+            digest = self._digests[relative] = self._source_digest(relative, ())
+        return digest
+
+    def _source_digest(self, relative: str, seen: tuple[str, ...]) -> str:
+        from jinja2 import meta
+
+        sha = hashlib.sha256(relative.encode() + b"\0")
+        try:
+            source = self.env.loader.get_source(self.env, relative)[0]  # type: ignore[union-attr]
+        except TemplateNotFound:
+            return sha.hexdigest()  # rendering will name the missing file
+        sha.update(source.encode("utf-8"))
+        try:
+            referenced = list(meta.find_referenced_templates(self.env.parse(source)))
+        except TemplateSyntaxError:
+            return sha.hexdigest()  # rendering will refuse it
+        if None in referenced:
+            referenced = self.template_files()
+        for name in sorted({name for name in referenced if name and name not in seen}):
+            sha.update(self._source_digest(name, (*seen, relative)).encode())
+        return sha.hexdigest()
 
     # -- composing letters -------------------------------------------------------------
 

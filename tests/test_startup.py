@@ -43,9 +43,11 @@ def imported(stderr: str) -> set[str]:
     return names
 
 
-@pytest.mark.parametrize("flag", ["--version", "--help"])
-def test_version_and_help_import_nothing_heavy(tmp_path: Path, flag: str) -> None:
-    result = python("-X", "importtime", "-m", "importune", flag, cwd=tmp_path)
+@pytest.mark.parametrize(
+    "args", [("--version",), ("--help",), ("generate-letters", "--help")], ids=" ".join
+)
+def test_version_and_help_import_nothing_heavy(tmp_path: Path, args: tuple[str, ...]) -> None:
+    result = python("-X", "importtime", "-m", "importune", *args, cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     modules = imported(result.stderr)
     assert "importune" in modules and "typer" in modules  # the report is real

@@ -35,12 +35,21 @@ def generate_letters(
     ] = None,
     format_: Annotated[str, typer.Option("--format", help=FORMAT_HELP)] = "txt",
     out: Annotated[
-        Path | None, typer.Option(help="Output folder [default: out/ beside the database].")
+        Path | None, typer.Option(help="Output folder (default: out/ beside the database).")
     ] = None,
     force: Annotated[bool, typer.Option(help="Rewrite letters even when unchanged.")] = False,
     dry_run: Annotated[
         bool, typer.Option(help="Count what would be written; write nothing.")
     ] = False,
+    jobs: Annotated[
+        int | None,
+        typer.Option(
+            "--jobs",
+            "-j",
+            min=1,
+            help="Processes that render letters (default: every core, for a run big enough).",
+        ),
+    ] = None,
     json_: JsonFlag = False,
 ) -> None:
     """Write every letter of the campaign: one per active appeal and member."""
@@ -64,6 +73,7 @@ def generate_letters(
         force=force,
         dry_run=dry_run,
         collect=json_,
+        jobs=jobs,
     )
     with workspace(ctx) as store:
         if json_ or not sys.stdout.isatty():
@@ -74,13 +84,13 @@ def generate_letters(
         print_json(outcome.as_json())
         return
     verb = "Would write" if dry_run else "Wrote"
-    say(
+    lines = [
         f"{verb} {outcome.generated} letter(s) to {options.out}/; "
         f"{outcome.unchanged} unchanged, {outcome.skipped} skipped."
-    )
+    ]
     if outcome.generated and not dry_run:
-        say("Next: importune letters list, then print them and post them.")
-
+        lines.append("Next: importune letters list, then print them and post them.")
+    say("\n".join(lines))
 
 
 def _with_progress(store, options):  # type: ignore[no-untyped-def]

@@ -87,5 +87,36 @@ class Renderer:
         return self._render_many(letters)
 
 
+def source_digest(letters_dir: Path, fmt: str) -> str:
+    """The sha256 of the files a format lays letters out from, beyond the letter itself:
+    the HTML layout; the Typst layout files and the fonts (by path, size and time).
+    Text, Markdown and e-mail have none. A re-run whose layout changed renders again."""
+    import hashlib
+    import os
+
+    from importune.workspace import default_letters
+
+    sha = hashlib.sha256(fmt.encode())
+    folders = [Path(letters_dir), default_letters()]  # by name and content: not where they are
+    if fmt == "html":
+        files = [folder / "layout.html.j2" for folder in folders]
+    elif fmt == "pdf":
+        from importune.formats.pdf import font_dirs, font_files
+
+        files = [path for folder in folders for path in sorted(folder.glob("*.typ"))]
+        for font in font_files(font_dirs(Path(letters_dir))):
+            stat = font.stat()
+            sha.update(f"{font.name}\0{stat.st_size}\0{stat.st_mtime_ns}\n".encode())
+    else:
+        files = []
+    for index, path in enumerate(files):
+        sha.update(f"{index}\0".encode() + os.fsencode(path.name) + b"\0")
+        try:
+            sha.update(path.read_bytes())
+        except OSError:
+            sha.update(b"\0missing")
+    return sha.hexdigest()
+
+
 def _nothing_to_check(letter: Letter) -> None:
     """Plain text, Markdown and HTML can hold any letter."""

@@ -18,6 +18,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections.abc import Iterable
+from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -41,6 +42,7 @@ def normalise_lines(text: str) -> str:
     return _LINE_ENDS.sub("\n", text)
 
 
+@lru_cache(maxsize=4096)
 def one_line(text: str | None) -> str:
     """A field that must stay on one line (a subject, a name in a header): breaks become spaces."""
     return " ".join(normalise_lines(text or "").split("\n")).strip()
@@ -48,12 +50,19 @@ def one_line(text: str | None) -> str:
 
 def lines(items: Iterable[str | None]) -> list[str]:
     """Address lines as lines: an item holding a line break becomes two, empty ones go."""
+    return list(block_lines(tuple(items)))
+
+
+@lru_cache(maxsize=4096)
+def block_lines(items: tuple[str | None, ...]) -> tuple[str, ...]:
+    """:func:`lines` for an address block, cut once per block: a campaign has a few
+    hundred senders and recipients and tens of thousands of letters."""
     result = []
     for item in items:
         for line in normalise_lines(item or "").split("\n"):
             if line.strip():
                 result.append(line.strip())
-    return result
+    return tuple(result)
 
 
 def paragraphs(body: str) -> list[list[str]]:

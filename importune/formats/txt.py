@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from importune.formats.common import lines, normalise_lines, one_line
+from importune.formats.common import block_lines, normalise_lines, one_line
 
 if TYPE_CHECKING:
     from importune.compose import Letter
@@ -18,8 +18,8 @@ if TYPE_CHECKING:
 def text(letter: Letter) -> str:
     """The letter as one string (the blocks that are empty are left out)."""
     blocks = [
-        "\n".join(lines(letter.sender_lines)),
-        "\n".join(lines(letter.recipient_lines)),
+        "\n".join(block_lines(tuple(letter.sender_lines))),
+        "\n".join(block_lines(tuple(letter.recipient_lines))),
         one_line(letter.date_text),
         normalise_lines(letter.body).strip("\n"),
     ]
