@@ -76,25 +76,25 @@ def say_undone(slug: str, undone: Undo) -> None:
     say(f"Release of {undone.released_on or 'an unknown day'} undone: "
         "released_on cleared, the released event removed from the timeline.")  # fmt: skip
     if letters.restored_total:
-        by_status = ", ".join(f"{n} {status}" for status, n in sorted(letters.restored.items()))
-        say(f"{letters.restored_total} letter(s) pending again ({by_status}).")
+        by_status = ", ".join(f"{n:,} {status}" for status, n in sorted(letters.restored.items()))
+        say(f"{letters.restored_total:,} letter(s) pending again ({by_status}).")
     else:
         say("No letters to bring back.")
     if letters.sent:
-        say(f"{letters.sent} letter(s) already sent stay sent.")
+        say(f"{letters.sent:,} letter(s) already sent stay sent.")
     if letters.thanks_withdrawn:
-        say(f"{letters.thanks_withdrawn} thank-you letter(s) withdrawn.")
+        say(f"{letters.thanks_withdrawn:,} thank-you letter(s) withdrawn.")
     say(f"Letters go on: importune letters list --case {slug}")
 
 
 def _letters_withdrawn(letters: Letters) -> str:
     if letters.withdrawn_total:
-        by_status = ", ".join(f"{n} {status}" for status, n in sorted(letters.withdrawn.items()))
-        line = f"Withdrew {letters.withdrawn_total} letter(s) not yet sent ({by_status})"
+        by_status = ", ".join(f"{n:,} {status}" for status, n in sorted(letters.withdrawn.items()))
+        line = f"Withdrew {letters.withdrawn_total:,} letter(s) not yet sent ({by_status})"
     else:
         line = "No letters were pending"
     if letters.sent:
-        line += f"; {letters.sent} letter(s) already sent stay sent"
+        line += f"; {letters.sent:,} letter(s) already sent stay sent"
     if letters.thanks_restored:
-        line += f"; {letters.thanks_restored} thank-you letter(s) back"
+        line += f"; {letters.thanks_restored:,} thank-you letter(s) back"
     return line + "."
