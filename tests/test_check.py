@@ -268,3 +268,12 @@ def test_the_groups_own_name_and_address_when_its_letters_need_them(ok: Run, run
     assert where(finding) == ("no-return-address", "group", "address")
     ok("group", "set", "--address", "PO Box 1\nSpringfield")
     assert findings(run) == []
+
+
+@pytest.mark.usefixtures("campaign")
+def test_an_appeal_naming_a_template_that_does_not_exist_is_an_error(ok: Run, run: Run) -> None:
+    ok("case", "add", "Ali Karimov", "--country", "UZ", "--detained-on", "2015-03-01")
+    ok("appeal", "add", "ali-karimov", "prosecutor-general", "--template", "urgent")
+    (finding,) = findings(run, 1)
+    assert where(finding) == ("letter", "ali-karimov/prosecutor-general", "template")
+    assert "no template 'urgent'" in finding["message"]

@@ -18,7 +18,14 @@ _OPEN, _CLOSE = "\x02", "\x03"  # marks around a matched word, turned bold on th
 
 
 def check(ctx: typer.Context, json_: JsonFlag = False) -> None:
-    """List what would spoil a letter or a campaign; warnings exit 0, errors exit 1."""
+    """List what would spoil a letter or a campaign; warnings exit 0, errors exit 1.
+
+    One line a problem: its severity, the record (slug) and field, what is wrong
+    and what to do. Errors would put a wrong or broken letter in the post (no
+    address, a template that fails, letters pending for a prisoner already free);
+    warnings deserve a look (a case with no appeal, an appeal ended or to another
+    country's official, a member with no return address). Nothing is written.
+    """
     from importune.doctor import ERROR, examine
 
     with workspace(ctx) as store:
@@ -75,7 +82,12 @@ def search(
     limit: Annotated[int, typer.Option(min=1, help="Show at most this many cases.")] = 20,
     json_: JsonFlag = False,
 ) -> None:
-    """Find cases by a name in any spelling or script, a place, a charge, a reference."""
+    """Find cases by a name in any spelling or script, a place, a charge, a reference.
+
+    Every word must match, as the start of a word, whatever its case or accents:
+    Dzhum finds Dzhumaev, Джумаев finds it too, and so do Jumaev or Djoumaev.
+    Best matches first, with the words around the match.
+    """
     from importune.search import MARK
     from importune.search import search as find
 
