@@ -365,7 +365,8 @@ def edit_case(
       (``released_on`` is its day, default today), with the other fields edited in the
       same transaction;
     - from ``released`` back to a held status (detained, unknown): the release undone;
-    - ``released_on`` of a released case: the day moves, its ``released`` event too;
+    - ``released_on`` of a released case: the day moves, its ``released`` event too
+      (recorded if it was missing: a case imported as released, or released by SQL);
     - ``released_on`` of a case not released: refused, pointing to ``case release``.
     """
     today = today or dt.date.today()
@@ -408,9 +409,13 @@ def edit_case(
         _check_release_day(store, {**current, **changes}, day, today)
         with store.atomic():
             edited = store.edit("cases", current["id"], given)
-            store.db.execute(
+            moved = store.db.execute(
                 "UPDATE events SET date = ? WHERE case_id = ? AND kind = 'released'",
                 [day, current["id"]],
-            )
+            ).rowcount
+            if not moved:  # released outside importune (an import, SQL): the timeline gets it
+                store.db.table("events").insert(
+                    {"case_id": current["id"], "date": day, "kind": "released", "note": None}
+                )
         return Edited(case=edited)
     return Edited(case=store.edit("cases", current["id"], given))

@@ -433,3 +433,16 @@ def test_subprocess_release_from_a_fresh_process(tmp_path: Path) -> None:
     again = importune("case", "release", YUSUF)
     assert again.returncode == 1 and again.stdout == ""
     assert again.stderr.startswith("importune: case 'yusuf-dzhumaev' was already released")
+
+
+def test_a_case_imported_as_released_gets_its_event_with_its_day(
+    workspace: Path, ok: Run, sql: Sql
+) -> None:
+    Path("cases.csv").write_text(
+        "name,country,status,detained_on\nYusuf Dzhumaev,UZ,released,2001-10-23\n"
+    )
+    ok("import", "cases", "cases.csv")
+    assert events(sql) == []
+    ok("case", "edit", YUSUF, "--released-on", "2011-12-29")
+    assert events(sql) == [("2011-12-29", "released", None)]
+    assert as_json(ok, "case", "show", YUSUF)["released_on"] == "2011-12-29"
