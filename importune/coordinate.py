@@ -24,8 +24,9 @@ and thank-you letters made since, which would thank an official for a release
 that did not happen, are withdrawn in their turn. Releasing again brings those
 back: release and undo are each other's inverse on the letters.
 
-Nothing here prints or exits; every refusal is an :class:`ImportuneError` raised
-before anything is written.
+Nothing here prints or exits. Every refusal is an :class:`ImportuneError`, raised
+before anything is written or, when ``case edit`` edits other fields along with a
+release, inside the one transaction, which it takes back whole.
 """
 
 from __future__ import annotations
