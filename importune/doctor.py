@@ -44,9 +44,11 @@ KINDS = (
     "no-return-address",
     "no-group-name",
 )
-"""Every kind of finding, in the order they are listed (errors come first whatever the kind)."""
+"""Every kind of finding; a record's findings are listed in this order."""
 
 _RELEASED = ("released", "deceased")
+_TABLES = ("templates", "settings", "cases", "officials", "appeals", "members")
+"""The order findings are listed in, within each severity."""
 
 
 @dataclass(frozen=True)
@@ -289,8 +291,10 @@ def examine(store: Store, letters_dir: Path, today: dt.date | None = None) -> li
     # -- templates and the letters due ----------------------------------------------------------
     found.extend(_letters(letters_dir, group, today, due, members[0] if members else None))
 
+    # Errors first; then record by record (a case's findings together), as one fixes them.
     rank = {kind: i for i, kind in enumerate(KINDS)}
-    found.sort(key=lambda f: (f.severity != ERROR, rank[f.kind], f.record, f.field or ""))
+    tables = {table: i for i, table in enumerate(_TABLES)}
+    found.sort(key=lambda f: (f.severity != ERROR, tables[f.table], f.record, rank[f.kind]))
     return found
 
 

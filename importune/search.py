@@ -90,7 +90,7 @@ def fts_query(query: str) -> str:
     parts = []
     for word in words(query):
         spellings = [word]
-        latin = _latin(word)
+        latin = _latin(word).replace("'", "")  # Ольга: Ol'ga, one word: Olga
         if latin != word and _WORD.search(latin):
             spellings.append(latin)
         parts.append("(" + " OR ".join(_quoted(s) for s in spellings) + ")")

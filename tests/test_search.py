@@ -60,6 +60,7 @@ SPELLINGS = [
     ("ŞÜKRÜ", "sukru-celik"),
     ("Çelík", "sukru-celik"),
     ("Каримов", "ali-karimov"),  # Cyrillic for a name in Latin letters only
+    ("Али Каримов", "ali-karimov"),
     ("ＫＡＲＩＭＯＶ", "ali-karimov"),  # full-width letters, as some keyboards type them
     ("Jumaev", "yusuf-dzhumaev"),  # other romanisations of the name
     ("Djoumaev", "yusuf-dzhumaev"),
@@ -220,3 +221,12 @@ def test_as_a_real_process_piped_each_case_is_one_row(tmp_path: Path) -> None:
     rows = [line for line in done.stdout.splitlines() if "yusuf-dzhumaev" in line]
     assert len(rows) == 1
     assert "Yusuf Dzhumaev (Юсуф Джумаев)" in rows[0] and "[Dzhumaev]" in rows[0]
+
+
+def test_the_index_is_asked_for_quoted_prefixes_in_both_scripts() -> None:
+    """What the FTS5 index is asked: each word a quoted prefix, quotes doubled, and a word
+    in another script also in Latin letters (the soft sign dropped: Ольга is Olga)."""
+    from importune.search import fts_query
+
+    assert fts_query("Ольга") == '("Ольга"* OR "Olga"*)'
+    assert fts_query('Dzh"um NEAR') == '("Dzh""um"*) AND ("NEAR"*)'
