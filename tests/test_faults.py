@@ -155,14 +155,21 @@ def enospc(path: str | None = None) -> OSError:
 
 
 @contextmanager
-def disk_full_after(monkeypatch: pytest.MonkeyPatch, name: str, calls: int) -> Iterator[None]:
-    """``os.<name>`` works ``calls`` times (on files, not the terminal), then fails as a
-    full disk does."""
+def disk_full_after(
+    monkeypatch: pytest.MonkeyPatch,
+    name: str,
+    calls: int,
+    only: Callable[[Any], bool] = lambda first: True,
+) -> Iterator[None]:
+    """``os.<name>`` works ``calls`` times (on files, not the terminal; on those whose
+    first argument passes ``only``), then fails as a full disk does."""
     real: Callable[..., Any] = getattr(os, name)
     left = [calls]
 
     def failing(*args: Any, **kwargs: Any) -> Any:
         if isinstance(args[0], int) and args[0] <= 2:  # stdin, stdout, stderr
+            return real(*args, **kwargs)
+        if not only(args[0]):
             return real(*args, **kwargs)
         if left[0] <= 0:
             raise enospc(args[0] if isinstance(args[0], str) else None)
