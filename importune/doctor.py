@@ -30,6 +30,8 @@ ERROR = "error"
 WARNING = "warning"
 
 KINDS = (
+    "missing-record",
+    "bad-date",
     "pending-after-release",
     "no-address",
     "template",
@@ -85,8 +87,9 @@ def _blank(value: Any) -> bool:
 
 
 def examine(store: Store, letters_dir: Path, today: dt.date | None = None) -> list[Finding]:
-    """Every finding in the workspace, errors first, then by kind and record."""
+    """Every finding in the workspace: errors first, then record by record."""
     from importune import records
+    from importune.errors import ImportuneError
     from importune.generate import THANKS, _skip
 
     today = today or dt.date.today()
@@ -110,14 +113,48 @@ def examine(store: Store, letters_dir: Path, today: dt.date | None = None) -> li
     ) -> None:
         found.append(Finding(severity, kind, table, record, field, message, fix))
 
+    # -- dates another program wrote (Datasette, a script): compared as text, they mislead --
+    def bad_dates(table: str, row: dict, fields: tuple[str, ...], record: str) -> bool:
+        """A finding per date of ``row`` not in YYYY-MM-DD; whether there was one."""
+        bad = False
+        for field in fields:
+            if row[field] is None:
+                continue
+            try:
+                records.parse_date(str(row[field]), field)
+            except ImportuneError as error:
+                bad = True
+                message = f"{error}: letters and the report would read it wrongly"
+                add(ERROR, "bad-date", table, record, field, message,
+                    _date_fix(table, record, field))  # fmt: skip
+        return bad
+
+    for case in cases.values():
+        bad_dates("cases", case, ("detained_on", "released_on"), case["slug"])
+
     # -- appeals: which letters are due, which have ended, which cross a border -----------
     due: list[tuple[dict, dict, dict]] = []
     by_case: dict[int, list[dict]] = defaultdict(list)
     for appeal in appeals:
-        case, official = cases[appeal["case_id"]], officials[appeal["official_id"]]
+        case, official = cases.get(appeal["case_id"]), officials.get(appeal["official_id"])
+        if case is None or official is None:
+            # Removed by a program that does not enforce foreign keys: generate-letters
+            # would stumble on it.
+            column, ref = (
+                ("case_id", appeal["case_id"])
+                if case is None
+                else ("official_id", appeal["official_id"])
+            )
+            sql = f"DELETE FROM appeals WHERE id = {appeal['id']}"
+            add(ERROR, "missing-record", "appeals", f"id {appeal['id']}", column,
+                f"names {column.removesuffix('_id')} id {ref}, which does not exist",
+                f"delete it: sqlite3 importune.db '{sql}'")  # fmt: skip
+            continue
         by_case[case["id"]].append(appeal)
         name = f"{case['slug']}/{official['slug']}"
         remove = f"importune appeal remove {case['slug']} {official['slug']}"
+        if bad_dates("appeals", appeal, ("until",), name):
+            continue
         if appeal["active"] and appeal["until"] and appeal["until"] < iso_today:
             add(
                 WARNING,
@@ -200,8 +237,8 @@ def examine(store: Store, letters_dir: Path, today: dt.date | None = None) -> li
         [THANKS],
     )
     for row in pending:
-        case = cases[row["case_id"]]
-        if case["status"] not in _RELEASED:
+        case = cases.get(row["case_id"])
+        if case is None or case["status"] not in _RELEASED:
             continue
         slug = case["slug"]
         on = f" on {case['released_on']}" if case["released_on"] else ""
@@ -317,6 +354,7 @@ def _letters(
     finding, naming the first.
     """
     from importune.compose import SAMPLES, Composer, TemplateError
+    from importune.errors import ImportuneError
 
     found: list[Finding] = []
     try:
@@ -355,7 +393,7 @@ def _letters(
                 continue
             rendered |= seen_before
             composer.compose(case, official, member, appeal)
-        except TemplateError as error:
+        except ImportuneError as error:  # a template's, or a record the letter cannot lay out
             failures[str(error)].append(name)
     for problem, names in failures.items():
         if problem in seen:
@@ -388,6 +426,17 @@ def _letters(
             )
         )
     return found
+
+
+def _date_fix(table: str, record: str, field: str) -> str:
+    """The command that sets a date again (an appeal's ``until``: removed and added again)."""
+    if table == "appeals":
+        case, official = record.split("/")
+        return (f"importune appeal remove {case} {official}, then add it again with "
+                "--until YYYY-MM-DD")  # fmt: skip
+    if field == "released_on":
+        return f"importune case edit {record} --released-on YYYY-MM-DD"
+    return f"importune case edit {record} --{field.replace('_', '-')} YYYY-MM-DD"
 
 
 def _template_of(problem: str, composer: Composer) -> str:

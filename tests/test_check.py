@@ -277,3 +277,30 @@ def test_an_appeal_naming_a_template_that_does_not_exist_is_an_error(ok: Run, ru
     (finding,) = findings(run, 1)
     assert where(finding) == ("letter", "ali-karimov/prosecutor-general", "template")
     assert "no template 'urgent'" in finding["message"]
+
+
+@pytest.mark.usefixtures("campaign")
+def test_what_another_program_left_behind_is_named_not_a_traceback(ok: Run, run: Run) -> None:
+    """Datasette or the sqlite3 shell write without importune's checks: a date typed the
+    local way, an appeal whose official was deleted without foreign keys."""
+    write("UPDATE cases SET detained_on = '23/10/2001'")
+    ok("official", "add", "Ilham Aliyev", "--country", "AZ", "--address", "Baku AZ1066")
+    ok("case", "add", "Ali Karimov", "--country", "UZ", "--detained-on", "2015-03-01")
+    ok("appeal", "add", "ali-karimov", "prosecutor-general")
+    write("UPDATE appeals SET until = '2030-02-30' WHERE id = 2")
+    ok("appeal", "add", "ali-karimov", "ilham-aliyev")
+    with closing(sqlite3.connect("importune.db")) as conn, conn:  # foreign keys off, as default
+        conn.execute("DELETE FROM officials WHERE slug = 'ilham-aliyev'")
+    result = run("check")
+    assert result.exit_code == 1 and "Traceback" not in result.output
+    found = findings(run, 1)
+    errors = {where(f) for f in found if f["severity"] == "error"}
+    assert errors >= {
+        ("bad-date", "yusuf-dzhumaev", "detained_on"),
+        ("bad-date", "ali-karimov/prosecutor-general", "until"),
+        ("missing-record", "id 3", "official_id"),
+    }
+    fixes = {f["record"]: f["fix"] for f in found if f["kind"] in ("bad-date", "missing-record")}
+    assert fixes["yusuf-dzhumaev"] == "importune case edit yusuf-dzhumaev --detained-on YYYY-MM-DD"
+    assert fixes["id 3"] == "delete it: sqlite3 importune.db 'DELETE FROM appeals WHERE id = 3'"
+    assert "'23/10/2001' is not a date in the form YYYY-MM-DD" in result.stdout
