@@ -161,6 +161,7 @@ def _plural_tags(language: str) -> tuple[str, ...]:
     return tuple(tag for tag in _PLURAL_ORDER if tag in tags or tag == "other")
 
 
+@lru_cache(maxsize=4096)
 def plural_form(number: int, language: str, forms: tuple[str, ...]) -> str:
     """The form of a word for ``number`` by the language's CLDR plural rules.
 

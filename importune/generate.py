@@ -316,11 +316,16 @@ class _Done:
     superseded: list[int] = field(default_factory=list)
     refreshed: list[tuple[int, str]] = field(default_factory=list)
 
+    def add(self, entry: dict[str, Any], collect: bool) -> None:
+        setattr(self, entry["state"], getattr(self, entry["state"]) + 1)
+        if collect:
+            self.entries.append(entry)
+
 
 Row = tuple[Any, ...]
 """A letter on record, as :class:`_OnRecord` reads it."""
-Chunk = list[tuple[int, int, int]]
-"""Work for one worker: (appeal's index in the plan, first member, last member + 1)."""
+Chunk = list[tuple[int, Sequence[int]]]
+"""Work for one worker: (an appeal's index in the plan, the positions of its members)."""
 
 
 class _Run:
@@ -367,7 +372,7 @@ class _Run:
             )
             for low in range(0, members, size):
                 high = min(low + size, members)
-                chunk.append((index, low, high))
+                chunk.append((index, range(low, high)))
                 rows.append(on_record)
                 count += high - low
                 if count >= size:
@@ -383,22 +388,60 @@ class _Run:
             for chunk, rows in self.chunks():
                 yield maker.make(chunk, rows)
             return
+        # This process finds the letters that are unchanged (their sources and files say
+        # so: no rendering) and hands only the others to the workers, started when the
+        # first such letter comes: a run with nothing changed starts no process at all.
+        checker = _Maker(self.setup, render=False)
+        collect = self.options.collect
+        plan = self.plan
+        pool = None
+        # A window of chunks in flight, read back in order: memory stays flat however
+        # far the workers get ahead of the database.
+        window: deque[tuple[_Done, list[dict[str, Any] | None], Any]] = deque()
+        try:
+            for chunk, rows in self.chunks():
+                done = _Done()
+                slots: list[dict[str, Any] | None] = []
+                pending: Chunk = []
+                pending_rows: list[list[Row]] = []
+                for (index, positions), on_record in zip(chunk, rows, strict=True):
+                    case, official, appeal, template, skip = plan.appeals[index]
+                    existing = _index(on_record)
+                    todo = []
+                    for position in positions:
+                        job = Job(case, official, plan.members[position], appeal, template, skip)
+                        entry = checker.one(job, index, existing, done, render=False)
+                        if entry is None:
+                            todo.append(position)
+                        else:
+                            done.add(entry, collect=False)
+                        if collect:
+                            slots.append(entry)
+                    if todo:
+                        pending.append((index, todo))
+                        pending_rows.append(on_record)
+                future = None
+                if pending:
+                    pool = pool or self._pool()
+                    future = pool.apply_async(_work, (pending, pending_rows))
+                window.append((done, slots, future))
+                while window and (window[0][2] is None or len(window) > 3 * self.workers):
+                    yield _merge(*window.popleft())
+            while window:
+                yield _merge(*window.popleft())
+        finally:
+            if pool is not None:
+                pool.terminate()
+                pool.join()
+
+    def _pool(self) -> Any:
         import multiprocessing
 
         # Typst keeps threads that a forked child does not inherit: a PDF worker starts
         # afresh (spawn). The other formats are pure Python: fork shares the plan for free.
         method = "spawn" if self.options.fmt == "pdf" else "fork"
         context = multiprocessing.get_context(method)
-        with context.Pool(self.workers, initializer=_start_worker, initargs=(self.setup,)) as pool:
-            # A window of chunks in flight, read back in order: memory stays flat
-            # however far the workers get ahead of the database.
-            window: deque[Any] = deque()
-            for chunk, rows in self.chunks():
-                window.append(pool.apply_async(_work, (chunk, rows)))
-                if len(window) >= 3 * self.workers:
-                    yield window.popleft().get()
-            while window:
-                yield window.popleft().get()
+        return context.Pool(self.workers, initializer=_start_worker, initargs=(self.setup,))
 
     def make_folders(self) -> None:
         """Make out/ and the case folders letters will go to, before any worker writes."""
@@ -449,6 +492,32 @@ class _Run:
                 os.rmdir(directory)
 
 
+def _merge(done: _Done, slots: list[dict[str, Any] | None], future: Any) -> _Done:
+    """A chunk's letters checked here and those a worker made, back in the plan's order."""
+    if future is None:
+        done.entries = [entry for entry in slots if entry is not None]
+        return done
+    made: _Done = future.get()
+    done.generated += made.generated
+    done.unchanged += made.unchanged
+    done.skipped += made.skipped
+    done.writes, done.superseded, done.refreshed = made.writes, made.superseded, made.refreshed
+    entries = iter(made.entries)
+    done.entries = [entry if entry is not None else next(entries) for entry in slots]
+    return done
+
+
+def _index(on_record: list[Row]) -> dict[tuple[Any, ...], dict[str, Any]]:
+    """An appeal's letters on record by their key (member id or 0, template, language)
+    and by ``("path", path)``."""
+    existing: dict[tuple[Any, ...], dict[str, Any]] = {}
+    for values in on_record:
+        row = dict(zip(_OnRecord.FIELDS, values, strict=True))
+        existing[(row["member"], row["template"], row["language"])] = row
+        existing[("path", row["path"])] = row
+    return existing
+
+
 _MAKER: _Maker | BaseException | None = None
 """A worker process's maker, or why it could not be made (raised with its first chunk)."""
 
@@ -473,14 +542,16 @@ def _work(chunk: Chunk, rows: list[list[Row]]) -> _Done:
 class _Maker:
     """Renders letters and stages their files: in the run's own process or in a worker."""
 
-    def __init__(self, setup: _Setup) -> None:
+    def __init__(self, setup: _Setup, render: bool = True) -> None:
         from importune.compose import Composer
-        from importune.formats import Renderer
+        from importune.formats import EXTENSIONS, Renderer
 
         self.setup = setup
         options = self.options = setup.options
         self.composer = Composer(options.letters_dir, setup.group, options.today)
-        self.renderer = Renderer(options.letters_dir, options.fmt)
+        # The renderer (for PDF, a Typst compiler) only where letters are rendered.
+        self.renderer = Renderer(options.letters_dir, options.fmt) if render else None
+        self.extension = EXTENSIONS[options.fmt]
         self.out = str(options.out)
         self._members: dict[int, str] = {}
         self._appeal: tuple[int, bytes] | None = None
@@ -489,23 +560,20 @@ class _Maker:
     def make(self, chunk: Chunk, rows: list[list[Row]]) -> _Done:
         done = _Done()
         plan = self.setup.plan
-        for (index, low, high), on_record in zip(chunk, rows, strict=True):
+        collect = self.options.collect
+        for (index, positions), on_record in zip(chunk, rows, strict=True):
             case, official, appeal, template, skip = plan.appeals[index]
-            existing: dict[tuple[Any, ...], dict[str, Any]] = {}
-            for values in on_record:
-                row = dict(zip(_OnRecord.FIELDS, values, strict=True))
-                existing[(row["member"], row["template"], row["language"])] = row
-                existing[("path", row["path"])] = row
-            for member in plan.members[low:high]:
-                job = Job(case, official, member, appeal, template, skip)
+            existing = _index(on_record)
+            for position in positions:
+                job = Job(case, official, plan.members[position], appeal, template, skip)
                 entry = self.one(job, index, existing, done)
-                setattr(done, entry["state"], getattr(done, entry["state"]) + 1)
-                if self.options.collect:
-                    done.entries.append(entry)
+                assert entry is not None
+                done.add(entry, collect)
         return done
 
     def render(self, job: Job, appeal: dict[str, Any], on: dt.date) -> tuple[bytes, str]:
         letter = self.composer.compose(job.case, job.official, job.member, appeal, on=on)
+        assert self.renderer is not None
         self.renderer.check(letter)
         content = self.renderer.render(letter)
         return content, hashlib.sha256(content).hexdigest()
@@ -550,11 +618,13 @@ class _Maker:
         index: int,
         existing: dict[tuple[Any, ...], dict[str, Any]],
         done: _Done,
-    ) -> dict[str, Any]:
+        render: bool = True,
+    ) -> dict[str, Any] | None:
         """Decide whether one letter changed (from its sources, else by rendering it) and
-        stage its file and row when it did."""
+        stage its file and row when it did. With ``render`` false, None for a letter that
+        only rendering can decide."""
         options = self.options
-        relative = relative_path(job, self.renderer.extension)
+        relative = relative_path(job, self.extension)
         stored = self.setup.prefix + relative
         entry: dict[str, Any] = {
             "id": None,
@@ -588,6 +658,8 @@ class _Maker:
             on_disk: bool | None = False
         else:
             on_disk = None
+        if not render:
+            return None
         appeal = {**job.appeal, "template": job.template}
         content, digest = self.render(job, appeal, dated)
         same = placed and row["sha256"] == digest

@@ -9,7 +9,8 @@
   letters of an edited case, every letter after a template edit (the parent
   template of a case's own one included), a file deleted or edited by hand.
 - ``--jobs 2`` writes the same files, byte for byte, and the same rows as
-  ``--jobs 1``; a refusal inside a worker leaves no file and no row.
+  ``--jobs 1``, and reports the same letters in the same order, on a first run and
+  after an edit; a refusal inside a worker leaves no file and no row.
 """
 
 from __future__ import annotations
@@ -256,8 +257,12 @@ def test_jobs_write_the_same_files_and_rows_as_one_process(
         first = generate_json(ok, "--format", fmt, "--jobs", jobs)
         again = generate_json(ok, "--format", fmt, "--jobs", jobs)
         assert again["unchanged"] == first["generated"] == len(first["letters"])
+        (folder / "out/case-0/official-1--member-001").with_suffix(f".{fmt}").unlink()
+        ok("case", "edit", "case-1", "--prison", "Zangiata")
+        edited = generate_json(ok, "--format", fmt, "--jobs", jobs)
+        assert edited["generated"] == 1 + first["generated"] // 2
         rows = [(*row[:-1], bool(row[-1])) for row in letter_rows(folder)]
-        made[jobs] = (files(folder), rows, first["letters"])
+        made[jobs] = (files(folder), rows, first["letters"], edited["letters"])
     assert made["1"] == made["2"]
 
 
