@@ -38,8 +38,8 @@ from process_helpers import (
     write_tally,
 )
 
-CAMPAIGN = (8, 3, 8)  # 192 letters
-LETTERS = 8 * 3 * 8
+CAMPAIGN = (6, 3, 6)  # 108 letters
+LETTERS = 6 * 3 * 6
 
 
 @pytest.fixture(scope="module", autouse=True)

@@ -208,7 +208,7 @@ def test_pdf_generate_killed_twice_then_run_again(pdf: Path) -> None:
 # -- print ------------------------------------------------------------------------------------
 
 MEMBER = "member-3"
-MEMBER_LETTERS = TXT[0] * TXT[1]
+MEMBER_LETTERS = PDF[0] * PDF[1]  # print lays them out with Typst: the small campaign
 PRINTED = Path("out") / "print" / f"{MEMBER}.pdf"
 
 
@@ -225,25 +225,25 @@ def printed_as_recorded(folder: Path) -> None:
     assert whole_pdf(folder / PRINTED) >= MEMBER_LETTERS
 
 
-def test_print_killed_twice_then_printed_again(txt: Path) -> None:
+def test_print_killed_twice_then_printed_again(pdf: Path) -> None:
     """``print`` generates the member's letters, lays them out in one PDF, writes it whole
     and marks the letters printed. Killed while it generates, then (the next one) once its
     PDF is staged, printing again ends with one whole PDF and every letter marked once."""
-    run_ok(txt, "generate-letters", "--member", "member-0")  # someone else's letters exist
-    staged_pdf = txt / PRINTED.parent / f".{PRINTED.name}{TEMP_SUFFIX}"
-    for moment in (any_staged(txt), staged_pdf.exists):
-        process = start(txt, "print", "--member", MEMBER)
+    run_ok(pdf, "generate-letters", "--member", "member-0")  # someone else's letters exist
+    staged_pdf = pdf / PRINTED.parent / f".{PRINTED.name}{TEMP_SUFFIX}"
+    for moment in (any_staged(pdf), staged_pdf.exists):
+        process = start(pdf, "print", "--member", MEMBER)
         if wait_until(process, moment) and process.kill():
             count(__name__, kills=1)
         else:
             process.wait()
-        integrity(txt)
-        assert not (txt / PRINTED).exists() or whole_pdf(txt / PRINTED)
+        integrity(pdf)
+        assert not (pdf / PRINTED).exists() or whole_pdf(pdf / PRINTED)
 
-    done = run_ok(txt, "print", "--member", MEMBER)
+    done = run_ok(pdf, "print", "--member", MEMBER)
     assert f"Printed {MEMBER_LETTERS} letter(s)" in done.stdout
-    printed_as_recorded(txt)
-    letters = agreement(txt)
+    printed_as_recorded(pdf)
+    letters = agreement(pdf)
     assert len(letters) == MEMBER_LETTERS * 2
     count(__name__, records_lost=MEMBER_LETTERS * 2 - len(letters))
 
