@@ -10,8 +10,10 @@ How a run stays safe and idempotent:
 - A letter on record remembers the sha256 of everything it was made from
   (``source_sha``: its records, its template and the templates that one extends or
   includes, its date, the format and its layout, the group, importune's version).
-  When that is unchanged and the file on disk still holds exactly the bytes on
-  record, the letter is *unchanged* without being rendered. Otherwise it is rendered
+  When that is unchanged and the file on disk is still the one written (its time is
+  still the stamp of the run that wrote it, one stat; else its bytes are read and
+  hashed against the sha256 on record), the letter is *unchanged* without being
+  rendered. Otherwise it is rendered
   and its sha256 compared with the one on record: the same bytes, still on disk,
   are *unchanged* too (and its sources are remembered for next time). A letter
   keeps the date it was first written on while its words stay the same, so running
@@ -47,7 +49,9 @@ import sqlite3
 from collections import deque
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
+from stat import S_ISREG
 from typing import Any
 
 from importune.errors import ImportuneError, NotFound
@@ -556,6 +560,7 @@ class _Maker:
         self._members: dict[int, str] = {}
         self._appeal: tuple[int, bytes] | None = None
         self._buffer = bytearray(1 << 16)
+        self.stamp_ns = _stamp_ns(setup.stamp) or 0
 
     def make(self, chunk: Chunk, rows: list[list[Row]]) -> _Done:
         done = _Done()
@@ -592,20 +597,32 @@ class _Maker:
         text = f"{self.setup.run_key}{self._appeal[1].hex()}{member}{on.isoformat()}"
         return hashlib.sha256(text.encode()).hexdigest()
 
+    def untouched(self, folder: str, name: str, row: dict[str, Any]) -> bool:
+        """Whether the file is still the one the run that recorded it wrote: a run sets
+        each letter's modification time to its own stamp (``generated_at``, to the
+        microsecond), and anything that writes the file after (an editor, a script)
+        moves it. One stat, no read."""
+        try:
+            stat = os.stat(f"{self.out}/{folder}/{name}")
+        except OSError:
+            return False
+        return stat.st_mtime_ns == _stamp_ns(row["generated_at"]) and S_ISREG(stat.st_mode)
+
     def holds(self, folder: str, name: str, digest: str) -> bool:
         """Whether the file on disk is there and has exactly the bytes on record (read and
-        hashed, not trusted from its size or time: a hand edit is found and undone)."""
+        hashed: a hand edit is found and undone)."""
         try:
-            fd = os.open(os.path.join(self.out, folder, name), _READ)
+            fd = os.open(f"{self.out}/{folder}/{name}", _READ)
         except OSError:
             return False
         try:
             sha = hashlib.sha256()
+            size = len(self._buffer)
             while True:
                 count = os.readv(fd, [self._buffer])
-                if not count:
-                    break
                 sha.update(memoryview(self._buffer)[:count])
+                if count < size:  # a regular file gives less than asked only at its end
+                    break
         except OSError:
             return False
         finally:
@@ -652,7 +669,7 @@ class _Maker:
         placed = row is not None and row["path"] == stored
         if placed and row["source_sha"] == source and not options.force:
             # Nothing it is made from changed: the file on disk decides, not a render.
-            if self.holds(folder, name, row["sha256"]):
+            if self.untouched(folder, name, row) or self.holds(folder, name, row["sha256"]):
                 entry["state"] = "unchanged"
                 return entry
             on_disk: bool | None = False
@@ -708,8 +725,28 @@ class _Maker:
             view = memoryview(content)
             while view:
                 view = view[os.write(fd, view) :]
+            # Its time is the run's stamp (kept by the rename): see :meth:`untouched`.
+            os.utime(fd, ns=(self.stamp_ns, self.stamp_ns))
         finally:
             os.close(fd)
+
+
+@lru_cache(maxsize=64)
+def _stamp_ns(stamp: str | None) -> int | None:
+    """A run's stamp (``generated_at``, ISO 8601 UTC to the microsecond) in nanoseconds
+    since the epoch, exactly, as file times count them."""
+    if not stamp:
+        return None
+    try:
+        moment = dt.datetime.fromisoformat(stamp)
+    except ValueError:
+        return None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=dt.UTC)
+    return (moment - _EPOCH) // dt.timedelta(microseconds=1) * 1000
+
+
+_EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 
 
 def _canonical(value: Any) -> bytes:
@@ -770,12 +807,13 @@ class _OnRecord:
 
     SQL = (
         "SELECT c.slug, o.slug, l.id, l.case_id, l.official_id, coalesce(l.member_id, 0), "
-        "l.template, l.language, l.path, l.sha256, l.status, l.dated, l.source_sha "
+        "l.template, l.language, l.path, l.sha256, l.status, l.dated, l.source_sha, "
+        "l.generated_at "
         "FROM letters l JOIN cases c ON c.id = l.case_id "
         "JOIN officials o ON o.id = l.official_id WHERE l.format = ? ORDER BY c.slug, o.slug"
     )
     FIELDS = ("id", "case_id", "official_id", "member", "template", "language", "path",
-              "sha256", "status", "dated", "source_sha")  # fmt: skip
+              "sha256", "status", "dated", "source_sha", "generated_at")  # fmt: skip
 
     def __init__(self, store: Store, fmt: str) -> None:
         from importune.store import BUSY_TIMEOUT_MS
