@@ -663,6 +663,8 @@ class _Maker:
         row = existing.get((job.member["id"] if job.member else 0, job.template, language))
         if row is not None:
             entry["id"] = row["id"]
+        elif not render:
+            return None  # a new letter: only rendering makes it
         dated = dt.date.fromisoformat(row["dated"]) if row else options.today
         source = self.source(job, index, template_file, language, dated)
         folder, name = relative.split("/", 1)
