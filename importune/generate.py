@@ -47,7 +47,7 @@ import os
 import signal
 import sqlite3
 from collections import deque
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Generator, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -235,12 +235,20 @@ def generate(
     jobs = plan(store, options)
     if on_total:
         on_total(len(jobs))
-    run = _Run(store, options, jobs)
+    outer = store.db.conn.in_transaction  # a caller's transaction, with writes of its own
     outcome = Outcome()
-    results = run.results()
+    run: _Run | None = None
+    results: Generator[_Done, None, None] | None = None
     try:
-        _sweep(options.out)
-        with store.atomic():
+        with contextlib.ExitStack() as after_commit, store.atomic():
+            if not options.dry_run:
+                # The write lock before anything else: a second run waits here (or says
+                # the workspace is busy) and never sweeps away the files this one stages.
+                store.db.conn.execute(LOCK)
+            run = _Run(store, options, jobs, shared=outer)
+            results = run.results()
+            if not options.dry_run:
+                _sweep(options.out)
             run.make_folders()
             for done in results:
                 outcome.generated += done.generated
@@ -253,18 +261,48 @@ def generate(
                     progress(done.generated + done.unchanged + done.skipped)
             run.flush()
             if not options.dry_run:
+                # Ctrl-C from here waits until the files are in place and the rows
+                # committed: all of the run is kept, never half of it.
+                after_commit.enter_context(_interrupts_deferred())
                 _rename_all(store, options, run.stamp, run.base)
     except BaseException:
-        results.close()  # the workers stop before their files are swept away
-        run.discard()
+        if results is not None:
+            results.close()  # the workers stop before their files are swept away
+        if run is not None:
+            run.discard()
         raise
     finally:
-        results.close()
-        run.close()
+        if results is not None:
+            results.close()
+        if run is not None:
+            run.close()
+    assert run is not None
     run.tidy()
     if not options.dry_run and options.collect:
         _fill_ids(store, outcome, options.fmt)
     return outcome
+
+
+LOCK = "DELETE FROM letters WHERE 0"
+"""A write that changes nothing: it takes the database's write lock for the run."""
+
+
+@contextlib.contextmanager
+def _interrupts_deferred() -> Iterator[None]:
+    """Ctrl-C (SIGINT) inside the block is held back and raised when the block is done."""
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        yield  # only the main thread can set a handler
+        return
+    caught: list[int] = []
+    previous = signal.signal(signal.SIGINT, lambda number, frame: caught.append(number))
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous if previous is not None else signal.SIG_DFL)
+    if caught:
+        raise KeyboardInterrupt
 
 
 def cores() -> int:
@@ -336,7 +374,7 @@ class _Run:
     """The parent's side of a run: the plan cut into chunks, the letters on record handed
     out with them, the rows written back in batches, the folders it made."""
 
-    def __init__(self, store: Store, options: Options, jobs: Plan) -> None:
+    def __init__(self, store: Store, options: Options, jobs: Plan, shared: bool) -> None:
         self.store = store
         self.options = options
         self.plan = jobs
@@ -357,7 +395,7 @@ class _Run:
         self.superseded: list[int] = []
         self.refreshed: list[tuple[int, str]] = []
         self.created: list[str] = []  # folders this run made (out/ among them), to take back
-        self._record = _OnRecord(store, options.fmt)
+        self._record = _OnRecord(store, options.fmt, shared)
 
     def close(self) -> None:
         self._record.close()
@@ -385,7 +423,7 @@ class _Run:
         if chunk:
             yield chunk, rows
 
-    def results(self) -> Iterator[_Done]:
+    def results(self) -> Generator[_Done, None, None]:
         """Each chunk made, in the plan's order: here, or by a pool of worker processes."""
         if self.workers == 1:
             maker = _Maker(self.setup)
@@ -817,12 +855,12 @@ class _OnRecord:
     FIELDS = ("id", "case_id", "official_id", "member", "template", "language", "path",
               "sha256", "status", "dated", "source_sha", "generated_at")  # fmt: skip
 
-    def __init__(self, store: Store, fmt: str) -> None:
+    def __init__(self, store: Store, fmt: str, shared: bool) -> None:
         from importune.store import BUSY_TIMEOUT_MS
 
         self.conn: sqlite3.Connection | None = None
         self.cursor: sqlite3.Cursor | None = None
-        if store.db.conn.in_transaction:
+        if shared:
             # A caller's open transaction holds writes a second connection cannot see:
             # read through the caller's own connection, all at once.
             self.rows: Iterator[tuple[Any, ...]] = iter(
