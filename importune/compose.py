@@ -74,6 +74,7 @@ _SUBJECT = "Subject:"
 # pack cannot fill the memory of the member who prints it.
 _MAX_REPEAT = 100_000
 _MAX_EXPONENT = 100
+_MAX_POWER_BITS = 16_384  # about 4,900 digits: more than Python will print (4,300)
 
 
 class TemplateError(ImportuneError):
@@ -405,6 +406,11 @@ class _Sandbox(ImmutableSandboxedEnvironment):
         if operator == "**":
             if isinstance(right, int | float) and abs(right) > _MAX_EXPONENT:
                 raise SecurityError(f"the exponent {right} is too large for a letter")
+            # Each exponent may be small and a tower of them still huge: (10**100)**100
+            # has 10,000 digits, one more **100 a million, and computing it takes minutes.
+            huge = isinstance(left, int) and isinstance(right, int) and right > 0
+            if huge and abs(left).bit_length() * right > _MAX_POWER_BITS:
+                raise SecurityError(f"a power of {right} is too large for a letter")
             return left**right
         for value, times in ((left, right), (right, left)):
             sequence = isinstance(value, str | list | tuple) and isinstance(times, int)

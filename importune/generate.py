@@ -54,11 +54,16 @@ from pathlib import Path
 from stat import S_ISREG
 from typing import Any
 
-from importune.errors import ImportuneError, NotFound
+from importune.errors import ImportuneError, InvalidInput, NotFound
+from importune.records import SLUG_RE
 from importune.store import Store
 
 TEMP_SUFFIX = ".importune-tmp"
-_CREATE = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_CLOEXEC", 0)
+# O_NOFOLLOW: a symlink planted at a staged letter's name is refused, never written through.
+_CREATE = (
+    os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_CLOEXEC", 0)
+    | getattr(os, "O_NOFOLLOW", 0)
+)
 _READ = os.O_RDONLY | getattr(os, "O_CLOEXEC", 0)
 BATCH = 2000
 HELD = ("detained", "unknown")
@@ -210,7 +215,17 @@ def relative_path(job: Job, extension: str) -> str:
     thank-you letter never takes a letter of concern's place. Slugs and template names are
     checked ASCII words, so the path cannot climb out of the output folder."""
     kind = "" if job.template == CONCERN else f".{job.template}"
-    return f"{job.case['slug']}/{job.official['slug']}--{_member_slug(job.member)}{kind}{extension}"
+    case, official, member = job.case["slug"], job.official["slug"], _member_slug(job.member)
+    # Checked again here, not only on input: a slug edited in Datasette is not checked,
+    # and ``../../x`` would put a letter outside the output folder.
+    for what, record, slug in (("case", job.case, case), ("official", job.official, official),
+                               ("member", job.member, member)):  # fmt: skip
+        if not SLUG_RE.match(slug):
+            raise InvalidInput(
+                f"{what} slug {slug!r} is not a slug (changed outside importune?); "
+                f"give it a plain one: importune {what} edit {record['id']} --slug NEW"
+            )
+    return f"{case}/{official}--{member}{kind}{extension}"
 
 
 def _stored_prefix(out: Path, base: Path) -> str:
@@ -491,6 +506,13 @@ class _Run:
             return
         folders = dict.fromkeys(case["slug"] for case, _o, _a, _t, skip in self.plan.appeals
                                 if not skip)  # fmt: skip
+        for folder in folders:
+            if os.path.islink(os.path.join(self.out, folder)):
+                # A letter is never written through a link to somewhere else.
+                raise ImportuneError(
+                    f"{os.path.join(self.out, folder)} is a symbolic link; letters are written "
+                    "only into real folders: remove the link and run again"
+                )
         if folders and not os.path.isdir(self.out):
             os.makedirs(self.out)
             self.created.append(self.out)

@@ -275,6 +275,20 @@ def print_member(
     today = today or dt.date.today()
     person = resolve_member(store, member)
     case_row = store.get("cases", case) if case is not None else None
+    if output is None:
+        # The default place is importune's own: never through a link to elsewhere, and
+        # never under a slug edited outside importune.
+        folder = out / PRINT_FOLDER
+        if folder.is_symlink():
+            raise ImportuneError(
+                f"{folder} is a symbolic link; print writes only into a real folder there "
+                "(remove the link, or name the file with -o)"
+            )
+        if not records.SLUG_RE.match(person["slug"]):
+            raise InvalidInput(
+                f"member slug {person['slug']!r} is not a slug (changed outside importune?); "
+                f"give it a plain one: importune member edit {person['id']} --slug NEW"
+            )
     path = _output(output or out / PRINT_FOLDER / f"{person['slug']}.pdf")
     lp = None
     if printer is not None:
@@ -344,13 +358,15 @@ def print_member(
         for r in chosen
     ]
     pdf = layout_pdf(letters_dir, letters, extras)
-    said = _deliver(pdf, path, printer, lp, f"importune: letters of {person['name']}")
 
     stamp = (now or dt.datetime.now(dt.UTC)).isoformat(timespec="seconds")
     keys = [
         (stamp, r["case_id"], r["official_id"], r["member_id"], r["template"], r["language"])
         for r in chosen
     ]
+    # The letters are marked first, then the PDF is put in place, in one transaction: a
+    # database that is busy, read-only or full is refused before any PDF (or printer)
+    # sees the letters, and a PDF that cannot be written takes the marks back.
     with store.atomic():
         store.db.conn.executemany(
             "UPDATE letters SET status = 'printed', printed_at = ? WHERE case_id = ? "
@@ -358,6 +374,7 @@ def print_member(
             "AND status IN ('generated', 'printed')",
             keys,
         )
+        said = _deliver(pdf, path, printer, lp, f"importune: letters of {person['name']}")
     return Printed(
         path=path,
         letters=len(letters),

@@ -175,6 +175,26 @@ def m002_search_and_sources(db: sqlite_utils.Database) -> None:
         db.execute(statement)
 
 
+@migrations()
+def m003_search_index_found_by_datasette(db: sqlite_utils.Database) -> None:
+    """``cases_fts`` made again with its content table named ``content=[cases]``.
+
+    m002 wrote ``content='cases'``; sqlite-utils (``table.detect_fts()``,
+    ``table.search()``) and Datasette recognise a table's FTS index only by
+    ``content=[cases]`` or ``content="cases"``, so they showed ``cases`` as not
+    searchable. The index is rebuilt from ``cases``; m002's triggers name the
+    index, not its definition, and keep it in step as before.
+    """
+    columns = ", ".join(SEARCHED)
+    for statement in (
+        "DROP TABLE cases_fts",
+        f"""CREATE VIRTUAL TABLE cases_fts USING fts5({columns}, content=[cases],
+            content_rowid=[id], tokenize='unicode61 remove_diacritics 2')""",
+        "INSERT INTO cases_fts (cases_fts) VALUES ('rebuild')",
+    ):
+        db.execute(statement)
+
+
 SCHEMA_VERSION = len(migrations._migrations)
 """How many migrations this importune knows; PRAGMA user_version is set to it."""
 

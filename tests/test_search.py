@@ -188,11 +188,6 @@ def test_a_refused_import_leaves_nothing_in_the_index(ok: Run, run: Run, tmp_pat
     assert slugs(ok, "Dzhumaev") == []
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="m002 wrote content='cases', which sqlite-utils and Datasette do not read as the "
-    'index of cases (they look for content=[cases] or content="cases"): needs migration m003',
-)
 def test_the_index_is_what_datasette_recognises(ok: Run, tmp_path: Path) -> None:
     """sqlite-utils (and so Datasette) sees cases_fts as the cases table's search index."""
     import sqlite_utils

@@ -38,6 +38,9 @@ FIXTURES = Path(__file__).resolve().parent / "fixtures"
 SCHEMAS = {
     "schema-m001.db": ["m001_initial"],
     "schema-m002.db": ["m001_initial", "m002_search_and_sources"],
+    "schema-m003.db": [
+        "m001_initial", "m002_search_and_sources", "m003_search_index_found_by_datasette"
+    ],
 }
 TABLES = ("settings", "cases", "events", "officials", "appeals", "members", "letters")
 Refused = Callable[..., str]

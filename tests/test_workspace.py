@@ -197,6 +197,7 @@ def test_a_blank_database_is_migrated_forward(tmp_path: Path, ok: Run) -> None:
         assert applied == [
             ("importune", "m001_initial"),
             ("importune", "m002_search_and_sources"),
+            ("importune", "m003_search_index_found_by_datasette"),
         ]
         assert conn.execute("PRAGMA user_version").fetchone()[0] == len(applied)
 
@@ -333,7 +334,7 @@ def test_the_exact_schema_a_blank_database_reaches(workspace: Path) -> None:
                     unique.add((table, cols))
         assert unique == UNIQUE
         assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
-        assert conn.execute("PRAGMA user_version").fetchone()[0] == 2
+        assert conn.execute("PRAGMA user_version").fetchone()[0] == 3
 
 
 def test_every_connection_checks_foreign_keys_and_waits_when_busy(workspace: Path) -> None:

@@ -48,6 +48,10 @@ class RefusingGroup(TyperGroup):
             text = str(error)
             if "locked" in text or "busy" in text:
                 text = "the workspace is busy (another importune is writing); try again"
+            elif "readonly" in text:
+                text = f"{settings(ctx).db_path}: cannot be written (a read-only file or folder)"
+            elif "full" in text:
+                text = f"{settings(ctx).db_path}: the disk is full; nothing was changed"
             if isinstance(error, sqlite3.IntegrityError):
                 text = f"the database refused the change: {text}"
             refuse(text)

@@ -69,10 +69,21 @@ def _summary(summary: str | None, summary_file: Path | None) -> str | None:
         raise InvalidInput("give --summary or --summary-file, not both")
     if summary_file is None:
         return summary
+    from importune.records import SUMMARY_MAX
+    from importune.transfer import read_at_most
+
     try:
-        return summary_file.read_text(encoding="utf-8-sig")
+        # No further than a summary can be (4 bytes a character, and a BOM): a file that
+        # never ends (/dev/zero, a pipe) is refused, not read until memory runs out.
+        data = read_at_most(summary_file, SUMMARY_MAX * 4 + 3)
     except FileNotFoundError:
         raise InvalidInput(f"{summary_file}: no such file") from None
+    if data is None:
+        raise InvalidInput(
+            f"{summary_file}: larger than a summary can be (at most {SUMMARY_MAX:,} characters)"
+        )
+    try:
+        return data.decode("utf-8-sig")
     except UnicodeDecodeError:
         raise InvalidInput(f"{summary_file}: not UTF-8") from None
 

@@ -1,0 +1,57 @@
+# ruff: noqa: F811  (the fixtures are imported from the module these tests will join)
+"""Faults met by print (a database busy or read-only: no PDF left) and by the first rename
+of a run. Same helpers as tests/test_faults.py."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from process_helpers import DB, TEMP_SUFFIX, letter_files, table_counts, temporaries
+from test_faults import (  # noqa: F401  (fixtures)
+    MEMBER,
+    _tally,
+    campaign,
+    disk_full_after,
+    folder,
+    generated,
+    nothing_printed,
+    refused_cleanly,
+    unwritable,
+    write_locked,
+)
+
+
+def test_print_while_another_program_writes_the_database(
+    generated: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The PDF must not be left in place when its letters cannot be marked printed."""
+    with write_locked(generated, monkeypatch):
+        line = refused_cleanly(generated, "print", "--member", MEMBER)
+    assert "busy" in line
+    nothing_printed(generated)
+
+
+def test_print_with_a_read_only_database(generated: Path) -> None:
+    with unwritable(generated / DB):
+        line = refused_cleanly(generated, "print", "--member", MEMBER)
+    assert "read" in line
+    nothing_printed(generated)
+
+
+def staged(source: object) -> bool:
+    """Only the renames of staged letters fail (not the ones that would undo them)."""
+    return str(source).endswith(TEMP_SUFFIX)
+
+
+@pytest.mark.parametrize("after", [0])
+def test_generate_when_renaming_fails_keeps_no_letter(
+    folder: Path, monkeypatch: pytest.MonkeyPatch, after: int
+) -> None:
+    """A rename that fails (ENOSPC, EIO, a folder removed) after some letters were renamed
+    into place: those letters must not stay in out/ without their rows."""
+    with disk_full_after(monkeypatch, "replace", after, staged):
+        refused_cleanly(folder, "generate-letters")
+    assert table_counts(folder)["letters"] == 0
+    assert letter_files(folder) == set()
+    assert temporaries(folder) == []
