@@ -59,6 +59,8 @@ from importune.records import SLUG_RE
 from importune.store import Store
 
 TEMP_SUFFIX = ".importune-tmp"
+OLD_SUFFIX = ".importune-old"
+"""A letter moved aside while its replacement is renamed into place (see _rename_all)."""
 # O_NOFOLLOW: a symlink planted at a staged letter's name is refused, never written through.
 _CREATE = (
     os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_CLOEXEC", 0)
@@ -915,14 +917,50 @@ class _OnRecord:
 
 
 def _rename_all(store: Store, options: Options, stamp: str, base: Path) -> None:
-    """Move every staged file into place; the rows name them, so nothing is held in memory."""
-    rows = store.db.conn.execute(
-        "SELECT path FROM letters WHERE generated_at = ? AND format = ?", [stamp, options.fmt]
-    )
+    """Move every staged file into place, all of them or none.
+
+    The rows name the files, so nothing is held in memory. A letter a file replaces
+    is first moved aside (``.importune-old``); if any rename fails (a full disk, an
+    I/O error), every letter already placed is taken back and the old ones are put
+    back, so the files agree with the rows the failed transaction leaves. Once all
+    are in place the old letters are removed, before the commit: a run killed in
+    between leaves ``.importune-old`` files that the next run's sweep puts back.
+    """
+    sql = "SELECT path FROM letters WHERE generated_at = ? AND format = ?"
     root = str(base)
-    for (path,) in rows:
-        final = os.path.join(root, path)
-        os.replace(final + TEMP_SUFFIX, final)
+
+    def paths() -> Iterator[str]:
+        for (path,) in store.db.conn.execute(sql, [stamp, options.fmt]):
+            yield os.path.join(root, path)
+
+    placed = 0
+    try:
+        for final in paths():
+            with contextlib.suppress(FileNotFoundError):
+                os.replace(final, final + OLD_SUFFIX)
+            os.replace(final + TEMP_SUFFIX, final)
+            placed += 1
+    except BaseException:
+        for number, final in enumerate(paths()):
+            if number > placed:
+                break
+            _put_back(final)
+        raise
+    for final in paths():
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(final + OLD_SUFFIX)
+
+
+def _put_back(final: str) -> None:
+    """The letter that was at ``final`` before a run that did not finish, or none."""
+    try:
+        os.replace(final + OLD_SUFFIX, final)
+    except FileNotFoundError:
+        # No letter was there before; remove a placed one (the staged copy, if the
+        # rename never happened, is removed by the sweep).
+        if not os.path.exists(final + TEMP_SUFFIX):
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(final)
 
 
 def _fill_ids(store: Store, outcome: Outcome, fmt: str) -> None:
@@ -947,7 +985,8 @@ def _fill_ids(store: Store, outcome: Outcome, fmt: str) -> None:
 
 
 def _sweep(out: Path) -> None:
-    """Remove temporary files a killed run left behind: they were never recorded."""
+    """Remove temporary files a killed run left behind (they were never recorded), and
+    put back letters it had moved aside before its rows were committed."""
     if not out.is_dir():
         return
     for folder in os.scandir(out):
@@ -961,6 +1000,8 @@ def _sweep_folder(folder: str) -> None:
             for item in items:
                 if item.name.endswith(TEMP_SUFFIX):
                     os.unlink(item.path)
+                elif item.name.endswith(OLD_SUFFIX):
+                    os.replace(item.path, item.path[: -len(OLD_SUFFIX)])
     except FileNotFoundError:
         pass
 

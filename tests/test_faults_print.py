@@ -1,13 +1,13 @@
 # ruff: noqa: F811  (the fixtures are imported from the module these tests will join)
-"""Faults met by print (a database busy or read-only: no PDF left) and by the first rename
-of a run. Same helpers as tests/test_faults.py."""
+"""Faults met by print (a database busy or read-only: no PDF left) and by the renames that
+put a run's letters in place (all of them or none). Same helpers as tests/test_faults.py."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 import pytest
-from process_helpers import DB, TEMP_SUFFIX, letter_files, table_counts, temporaries
+from process_helpers import DB, TEMP_SUFFIX, agreement, letter_files, table_counts, temporaries
 from test_faults import (  # noqa: F401  (fixtures)
     MEMBER,
     _tally,
@@ -44,7 +44,7 @@ def staged(source: object) -> bool:
     return str(source).endswith(TEMP_SUFFIX)
 
 
-@pytest.mark.parametrize("after", [0])
+@pytest.mark.parametrize("after", [0, 5])
 def test_generate_when_renaming_fails_keeps_no_letter(
     folder: Path, monkeypatch: pytest.MonkeyPatch, after: int
 ) -> None:
@@ -55,3 +55,14 @@ def test_generate_when_renaming_fails_keeps_no_letter(
     assert table_counts(folder)["letters"] == 0
     assert letter_files(folder) == set()
     assert temporaries(folder) == []
+
+
+def test_generate_again_when_renaming_fails_keeps_the_old_letters(
+    generated: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """After an edit, a failed rename must leave every old letter with its old words."""
+    template = generated / "letters" / "concern.en.txt.j2"
+    template.write_text(template.read_text(encoding="utf-8") + "\nP.S.\n", encoding="utf-8")
+    with disk_full_after(monkeypatch, "replace", 5, staged):
+        refused_cleanly(generated, "generate-letters")
+    agreement(generated)
