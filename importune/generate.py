@@ -47,7 +47,7 @@ import os
 import signal
 import sqlite3
 from collections import deque
-from collections.abc import Callable, Generator, Iterator, Mapping, Sequence
+from collections.abc import Callable, Generator, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -181,7 +181,24 @@ def plan(store: Store, options: Options) -> Plan:
         name = template or appeal["template"]
         appeals.append((case, official, appeal, name, _skip(case, appeal, name, template, today)))
     appeals.sort(key=lambda a: (a[0]["slug"], a[1]["slug"]))
+    check_slugs("case", {id(a[0]): a[0] for a in appeals}.values())
+    check_slugs("official", {id(a[1]): a[1] for a in appeals}.values())
+    check_slugs("member", [m for m in members if m is not None])
     return Plan(appeals, members)
+
+
+def check_slugs(kind: str, records: Iterable[dict[str, Any]]) -> None:
+    """Each record's slug is checked again before it names a path, once per record.
+
+    Input is checked when added through importune, but a slug edited in Datasette is
+    not, and ``../../x`` would put a letter outside the output folder.
+    """
+    for record in records:
+        if not SLUG_RE.match(record["slug"]):
+            raise InvalidInput(
+                f"{kind} slug {record['slug']!r} is not a slug (changed outside importune?); "
+                f"give it a plain one: importune {kind} edit {record['id']} --slug NEW"
+            )
 
 
 def _skip(
@@ -218,15 +235,6 @@ def relative_path(job: Job, extension: str) -> str:
     checked ASCII words, so the path cannot climb out of the output folder."""
     kind = "" if job.template == CONCERN else f".{job.template}"
     case, official, member = job.case["slug"], job.official["slug"], _member_slug(job.member)
-    # Checked again here, not only on input: a slug edited in Datasette is not checked,
-    # and ``../../x`` would put a letter outside the output folder.
-    for what, record, slug in (("case", job.case, case), ("official", job.official, official),
-                               ("member", job.member, member)):  # fmt: skip
-        if not SLUG_RE.match(slug):
-            raise InvalidInput(
-                f"{what} slug {slug!r} is not a slug (changed outside importune?); "
-                f"give it a plain one: importune {what} edit {record['id']} --slug NEW"
-            )
     return f"{case}/{official}--{member}{kind}{extension}"
 
 

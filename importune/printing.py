@@ -54,7 +54,7 @@ from importune import __version__, records
 from importune.compose import Composer, Letter
 from importune.errors import Conflict, ImportuneError, InvalidInput, NotFound
 from importune.formats.pdf import FONT_SUFFIXES, LAYOUT, PdfLayout
-from importune.generate import HELD, Options, generate
+from importune.generate import HELD, Options, check_slugs, generate
 from importune.store import Store
 
 PRINTABLE = ("generated", "printed")
@@ -284,11 +284,7 @@ def print_member(
                 f"{folder} is a symbolic link; print writes only into a real folder there "
                 "(remove the link, or name the file with -o)"
             )
-        if not records.SLUG_RE.match(person["slug"]):
-            raise InvalidInput(
-                f"member slug {person['slug']!r} is not a slug (changed outside importune?); "
-                f"give it a plain one: importune member edit {person['id']} --slug NEW"
-            )
+        check_slugs("member", [person])
     path = _output(output or out / PRINT_FOLDER / f"{person['slug']}.pdf")
     lp = None
     if printer is not None:
