@@ -343,3 +343,27 @@ def whole_pdf(path: Path) -> int:
 
     reader = pypdf.PdfReader(path, strict=True)
     return len(reader.pages)
+
+
+def campaign_fixtures(module: str, label: str, sizes: tuple[int, int, int]) -> tuple[Any, ...]:
+    """The fixtures a process-level test module shares: its tally written at the end, one
+    campaign built per module (``sizes``: cases, officials, members), a fresh copy per test.
+
+    Use: ``_tally, campaign, folder = campaign_fixtures(__name__, "race", CAMPAIGN)``.
+    """
+    import pytest
+
+    @pytest.fixture(scope="module", autouse=True)
+    def tally() -> Iterator[None]:
+        yield
+        write_tally(module)
+
+    @pytest.fixture(scope="module")
+    def campaign(tmp_path_factory: pytest.TempPathFactory) -> Path:
+        return build_campaign(tmp_path_factory.mktemp(label) / "campaign", *sizes)
+
+    @pytest.fixture
+    def folder(campaign: Path, tmp_path: Path) -> Path:
+        return copy_campaign(campaign, tmp_path / "campaign")
+
+    return tally, campaign, folder

@@ -17,7 +17,6 @@ once lands once.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -25,7 +24,7 @@ from process_helpers import (
     Finished,
     agreement,
     any_staged,
-    build_campaign,
+    campaign_fixtures,
     copy_campaign,
     count,
     integrity,
@@ -35,27 +34,13 @@ from process_helpers import (
     start,
     table_counts,
     wait_until,
-    write_tally,
 )
 
 CAMPAIGN = (6, 3, 6)  # 108 letters
 LETTERS = 6 * 3 * 6
 
 
-@pytest.fixture(scope="module", autouse=True)
-def _tally() -> Iterator[None]:
-    yield
-    write_tally(__name__)
-
-
-@pytest.fixture(scope="module")
-def campaign(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return build_campaign(tmp_path_factory.mktemp("race") / "campaign", *CAMPAIGN)
-
-
-@pytest.fixture
-def folder(campaign: Path, tmp_path: Path) -> Path:
-    return copy_campaign(campaign, tmp_path / "campaign")
+_tally, campaign, folder = campaign_fixtures(__name__, "race", CAMPAIGN)
 
 
 def finished_or_refused(done: Finished) -> bool:

@@ -32,16 +32,14 @@ import pytest
 from process_helpers import (
     DB,
     agreement,
-    build_campaign,
+    campaign_fixtures,
     cli,
     cli_ok,
-    copy_campaign,
     count,
     letter_files,
     rows,
     table_counts,
     temporaries,
-    write_tally,
 )
 
 CAMPAIGN = (4, 2, 3)  # 24 letters, 8 for each member
@@ -52,20 +50,7 @@ NEW_MEMBERS = json.dumps(
 )
 
 
-@pytest.fixture(scope="module", autouse=True)
-def _tally() -> Iterator[None]:
-    yield
-    write_tally(__name__)
-
-
-@pytest.fixture(scope="module")
-def campaign(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return build_campaign(tmp_path_factory.mktemp("faults") / "campaign", *CAMPAIGN)
-
-
-@pytest.fixture
-def folder(campaign: Path, tmp_path: Path) -> Path:
-    return copy_campaign(campaign, tmp_path / "campaign")
+_tally, campaign, folder = campaign_fixtures(__name__, "faults", CAMPAIGN)
 
 
 @pytest.fixture
