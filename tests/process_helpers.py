@@ -251,12 +251,17 @@ def walk(root: Path) -> Iterator[os.DirEntry[str]]:
             continue
 
 
+def staged(path: str) -> bool:
+    """A letter staged by a run: a temporary name, or in a new case folder's temporary one."""
+    return any(part.endswith(TEMP_SUFFIX) for part in Path(path).parts)
+
+
 def temporaries(folder: Path) -> list[str]:
     """Temporary files under ``folder`` (hidden ones too), relative, sorted."""
     return sorted(
         Path(e.path).relative_to(folder).as_posix()
         for e in walk(folder)
-        if e.name.endswith(TEMP_SUFFIX) or (e.name.startswith(".") and e.name.endswith(".tmp"))
+        if staged(e.path) or (e.name.startswith(".") and e.name.endswith(".tmp"))
     )
 
 
@@ -266,12 +271,12 @@ def letter_files(folder: Path) -> set[str]:
     return {
         Path(e.path).relative_to(folder).as_posix()
         for e in walk(out)
-        if not e.name.endswith(TEMP_SUFFIX) and Path(e.path).relative_to(out).parts[0] != "print"
+        if not staged(e.path) and Path(e.path).relative_to(out).parts[0] != "print"
     }
 
 
 def any_staged(folder: Path) -> Callable[[], bool]:
-    return lambda: any(e.name.endswith(TEMP_SUFFIX) for e in walk(folder / "out"))
+    return lambda: any(staged(e.path) for e in walk(folder / "out"))
 
 
 def any_letter(folder: Path, suffix: str) -> Callable[[], bool]:

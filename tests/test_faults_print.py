@@ -4,6 +4,7 @@ put a run's letters in place (all of them or none). Same helpers as tests/test_f
 
 from __future__ import annotations
 
+import sqlite3
 from pathlib import Path
 
 import pytest
@@ -44,17 +45,31 @@ def staged(source: object) -> bool:
     return str(source).endswith(TEMP_SUFFIX)
 
 
-@pytest.mark.parametrize("after", [0, 5])
+@pytest.mark.parametrize(
+    ("call", "after", "folders_there"),
+    [("rename", 0, False), ("rename", 1, False), ("replace", 0, True), ("replace", 5, True)],
+)
 def test_generate_when_renaming_fails_keeps_no_letter(
-    folder: Path, monkeypatch: pytest.MonkeyPatch, after: int
+    folder: Path, monkeypatch: pytest.MonkeyPatch, call: str, after: int, folders_there: bool
 ) -> None:
-    """A rename that fails (ENOSPC, EIO, a folder removed) after some letters were renamed
-    into place: those letters must not stay in out/ without their rows."""
-    with disk_full_after(monkeypatch, "replace", after, staged):
+    """A rename that fails (ENOSPC, EIO, a folder removed) after some letters were put in
+    place: those letters must not stay in out/ without their rows. A first run renames
+    each new case folder whole (``os.rename``); into case folders already there, each
+    letter is renamed beside the others (``os.replace``)."""
+    made = []
+    if folders_there:
+        with sqlite3.connect(folder / DB) as conn:
+            made = [slug for (slug,) in conn.execute("SELECT slug FROM cases")]
+        for slug in made:
+            (folder / "out" / slug).mkdir(parents=True)
+    with disk_full_after(monkeypatch, call, after, staged):
         refused_cleanly(folder, "generate-letters")
     assert table_counts(folder)["letters"] == 0
     assert letter_files(folder) == set()
     assert temporaries(folder) == []
+    out = folder / "out"
+    left = sorted(p.name for p in out.iterdir()) if out.exists() else []
+    assert left == sorted(made)  # the folders that were there, and no other
 
 
 def test_generate_again_when_renaming_fails_keeps_the_old_letters(
