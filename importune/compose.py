@@ -267,12 +267,20 @@ def _slug_of(record: Any, default: str) -> str:
     return default
 
 
-@lru_cache(maxsize=8192)
 def variant_index(member: str, case: str, official: str, position: int, options: int) -> int:
     """Which wording a ``{% variants %}`` block shows: a stable hash (sha256, not hash(),
     which changes between runs) of who writes, for whom, to whom, and which block."""
-    seed = f"{member}\x1f{case}\x1f{official}\x1f{position}".encode()
-    return int.from_bytes(hashlib.sha256(seed).digest()[:8], "big") % options
+    return _variant_of(variant_seed(member, case, official), position, options)
+
+
+def variant_seed(member: str, case: str, official: str) -> str:
+    """What a letter's wordings are chosen from: its member's, case's and official's slugs."""
+    return f"{member}\x1f{case}\x1f{official}\x1f"
+
+
+def _variant_of(seed: str, position: int, options: int) -> int:
+    digest = hashlib.sha256(f"{seed}{position}".encode()).digest()
+    return int.from_bytes(digest[:8], "big") % options
 
 
 class VariantsExtension(Extension):
@@ -333,13 +341,18 @@ _VARIANT_FILTER = "_importune_variant"
 def _variant_filter(context: Context, position: int, options: int) -> int:
     """The wording a ``{% variants %}`` block shows in this letter (see :func:`variant_index`)."""
     records = context.parent
-    return variant_index(
-        _slug_of(records.get("member"), "unsigned"),
-        _slug_of(records.get("case"), ""),
-        _slug_of(records.get("official"), ""),
-        position,
-        options,
-    )
+    seed = records.get(_SEED)
+    if seed is None:  # not a letter composed by Composer.compose (an announcement, a check)
+        seed = variant_seed(
+            _slug_of(records.get("member"), "unsigned"),
+            _slug_of(records.get("case"), ""),
+            _slug_of(records.get("official"), ""),
+        )
+    return _variant_of(seed, position, options)
+
+
+_SEED = "_importune_seed"
+"""The context key holding a letter's :func:`variant_seed`, computed once per letter."""
 
 
 # -- the sandbox ---------------------------------------------------------------------------
@@ -545,6 +558,7 @@ class Composer:
         self._recipients: dict[tuple[Any, ...], tuple[str, ...]] = {}
         self._senders: dict[tuple[Any, ...], tuple[str, ...]] = {}
         self._digests: dict[str, str] = {}
+        self._globals: dict[str, dict[str, Any]] = {}
 
     # -- finding templates ---------------------------------------------------------
 
@@ -690,6 +704,9 @@ class Composer:
                 official.get("name") or "",
                 language,
             ),
+            _SEED: variant_seed(
+                _slug_of(member, "unsigned"), _slug_of(case, ""), _slug_of(official, "")
+            ),
         }
         text = self._render(relative, context)
         subject, body = self._split(relative, text)
@@ -797,9 +814,19 @@ class Composer:
     # -- rendering and its refusals --------------------------------------------------------
 
     def _render(self, relative: str, context: Mapping[str, Any]) -> str:
+        """``compiled.render(context)``, less the copying it does for every letter: the
+        template's globals are merged into a dict once per template, and the context is
+        made from that and the letter's records in one step."""
         compiled = self.template(relative)
+        merged = self._globals.get(relative)
+        if merged is None:
+            merged = self._globals[relative] = dict(compiled.globals)
         try:
-            return compiled.render(context)
+            try:
+                state = compiled.new_context({**merged, **context}, shared=True)
+                return self.env.concat(compiled.root_render_func(state))  # type: ignore[attr-defined]
+            except Exception:
+                self.env.handle_exception()  # raises it again, with the template's lines
         except ImportuneError:
             raise
         except Exception as error:

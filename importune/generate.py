@@ -487,7 +487,7 @@ class _Run:
                         if collect:
                             slots.extend([None] * len(positions))
                         continue
-                    existing = _index(on_record)
+                    existing = _Existing(on_record)
                     todo = []
                     for position in positions:
                         member = plan.members[position]
@@ -613,15 +613,31 @@ def _merge(done: _Done, slots: list[dict[str, Any] | None], future: Any) -> _Don
     return done
 
 
-def _index(on_record: list[Row]) -> dict[tuple[Any, ...], dict[str, Any]]:
-    """An appeal's letters on record by their key (member id or 0, template, language)
-    and by ``("path", path)``."""
-    existing: dict[tuple[Any, ...], dict[str, Any]] = {}
-    for values in on_record:
-        row = dict(zip(_OnRecord.FIELDS, values, strict=True))
-        existing[(row["member"], row["template"], row["language"])] = row
-        existing[("path", row["path"])] = row
-    return existing
+class _Existing:
+    """An appeal's letters on record, by key (member id or 0, template, language) and by
+    path. Rows stay tuples of :attr:`_OnRecord.FIELDS` (a run again reads them by
+    position); a letter that goes the long way gets its row as a dict."""
+
+    __slots__ = ("_by_path", "by_key", "rows")
+
+    def __init__(self, rows: list[Row]) -> None:
+        self.rows = rows
+        self.by_key = {(row[3], row[4], row[5]): row for row in rows}
+        self._by_path: dict[str, Row] | None = None
+
+    def __bool__(self) -> bool:
+        return bool(self.rows)
+
+    def row(self, key: tuple[Any, ...]) -> dict[str, Any] | None:
+        found = self.by_key.get(key)
+        return None if found is None else dict(zip(_OnRecord.FIELDS, found, strict=True))
+
+    def at(self, path: str) -> dict[str, Any] | None:
+        """The letter on record whose file is ``path``."""
+        if self._by_path is None:
+            self._by_path = {row[6]: row for row in self.rows}
+        found = self._by_path.get(path)
+        return None if found is None else dict(zip(_OnRecord.FIELDS, found, strict=True))
 
 
 _MAKER: _Maker | BaseException | None = None
@@ -661,7 +677,6 @@ class _Maker:
         self.out = str(options.out)
         self.fresh = setup.fresh
         self._members: dict[int, str] = {}
-        self._appeal: tuple[int, bytes] | None = None
         self._known: _Known | None = None
         self._buffer = bytearray(1 << 16)
         self.stamp_ns = _stamp_ns(setup.stamp) or 0
@@ -672,7 +687,11 @@ class _Maker:
         collect = self.options.collect
         for (index, positions), on_record in zip(chunk, rows, strict=True):
             case, official, appeal, template, skip = plan.appeals[index]
-            existing = _index(on_record)
+            existing = _Existing(on_record)
+            if not existing and not skip:  # nothing on record: every letter is new
+                for position in positions:
+                    self.new(index, plan.members[position], done)
+                continue
             for position in positions:
                 member = plan.members[position]
                 if existing and not skip and self.unchanged(index, member, existing, done):
@@ -691,27 +710,73 @@ class _Maker:
             asked = self.composer.letter_language(appeal, official)
             template_file, language = self.composer.resolve(template, asked, case["slug"])
             kind = "" if template == CONCERN else f".{template}"
-            first = Job(case, official, None, appeal, template)
-            self.source(first, index, template_file, language, self.options.today)
-            assert self._appeal is not None
+            sources = [case, official, appeal, template, template_file, language,
+                       self.composer.source_digest(template_file)]  # fmt: skip
+            appeal_sha = hashlib.sha256(_canonical(sources)).hexdigest()
             known = self._known = _Known(
                 index=index,
                 folder=case["slug"],
                 official=official["slug"],
+                case=case,
+                official_record=official,
                 head=f"{official['slug']}--",
                 tail=f"{kind}{self.extension}",
                 stored=f"{self.setup.prefix}{case['slug']}/",
                 template=template,
+                template_file=template_file,
                 language=language,
-                source=f"{self.setup.run_key}{self._appeal[1].hex()}",
+                source=f"{self.setup.run_key}{appeal_sha}",
+                appeal={**appeal, "template": template},
             )
         return known
+
+    def member_digest(self, member: dict[str, Any] | None) -> str:
+        """The sha256 of a member's record (once per member and process)."""
+        member_id = member["id"] if member else 0
+        digest = self._members.get(member_id)
+        if digest is None:
+            digest = self._members[member_id] = hashlib.sha256(_canonical(member)).hexdigest()
+        return digest
+
+    def new(self, index: int, member: dict[str, Any] | None, done: _Done) -> None:
+        """A letter with nothing on record for its appeal: rendered, staged and its row
+        kept, by the shortest way (what :meth:`one` does for such a letter, in the same
+        order, less the decisions that only letters on record need)."""
+        known = self.known(index)
+        options = self.options
+        slug = member["slug"] if member else "unsigned"
+        name = f"{known.head}{slug}{known.tail}"
+        today = options.today
+        letter = self.composer.compose(
+            known.case, known.official_record, member, known.appeal, on=today
+        )
+        assert self.renderer is not None
+        self.renderer.check(letter)
+        content = self.renderer.render(letter)
+        done.generated += 1
+        if options.collect:
+            done.entries.append({
+                "id": None, "case": known.folder, "official": known.official,
+                "member": member["slug"] if member else None, "format": options.fmt,
+                "path": known.stored + name, "template": known.template,
+                "language": known.language, "state": "generated",
+            })  # fmt: skip
+        if options.dry_run:
+            return
+        source = f"{known.source}{self.member_digest(member)}{today.isoformat()}"
+        self._stage(known.folder, name, content)
+        done.writes.append(
+            (known.case["id"], known.official_record["id"], member["id"] if member else None,
+             known.template, known.language, options.fmt, known.stored + name,
+             hashlib.sha256(content).hexdigest(), today.isoformat(), self.setup.stamp,
+             hashlib.sha256(source.encode()).hexdigest())
+        )  # fmt: skip
 
     def unchanged(
         self,
         index: int,
         member: dict[str, Any] | None,
-        existing: dict[tuple[Any, ...], dict[str, Any]],
+        existing: _Existing,
         done: _Done,
     ) -> bool:
         """The common case of a run again, found in a few microseconds a letter: the letter
@@ -721,27 +786,23 @@ class _Maker:
         if self.options.force:
             return False
         known = self.known(index)
-        row = existing.get((member["id"] if member else 0, known.template, known.language))
+        row = existing.by_key.get((member["id"] if member else 0, known.template, known.language))
         if row is None:
             return False
         name = f"{known.head}{member['slug'] if member else 'unsigned'}{known.tail}"
-        if row["path"] != known.stored + name:
+        if row[6] != known.stored + name:  # path
             return False
-        member_id = member["id"] if member else 0
-        digest = self._members.get(member_id)
-        if digest is None:
-            digest = self._members[member_id] = hashlib.sha256(_canonical(member)).hexdigest()
-        source = f"{known.source}{digest}{row['dated']}"
-        if row["source_sha"] != hashlib.sha256(source.encode()).hexdigest():
+        source = f"{known.source}{self.member_digest(member)}{row[9]}"  # dated
+        if row[10] != hashlib.sha256(source.encode()).hexdigest():  # source_sha
             return False
-        if not self.untouched(known.folder, name, row):
+        if not self.untouched(known.folder, name, row[11]):  # generated_at
             return False
         done.unchanged += 1
         if self.options.collect:
             done.entries.append({
-                "id": row["id"], "case": known.folder, "official": known.official,
+                "id": row[0], "case": known.folder, "official": known.official,
                 "member": member["slug"] if member else None, "format": self.options.fmt,
-                "path": row["path"], "template": known.template, "language": known.language,
+                "path": row[6], "template": known.template, "language": known.language,
                 "state": "unchanged",
             })  # fmt: skip
         return True
@@ -753,21 +814,13 @@ class _Maker:
         content = self.renderer.render(letter)
         return content, hashlib.sha256(content).hexdigest()
 
-    def source(self, job: Job, index: int, relative: str, language: str, on: dt.date) -> str:
+    def source(self, job: Job, index: int, on: dt.date) -> str:
         """The sha256 of everything the letter is rendered from (see :func:`_run_key`):
         the run's key, the appeal's records and template, the member, the date."""
-        if self._appeal is None or self._appeal[0] != index:
-            key = [job.case, job.official, job.appeal, job.template, relative, language,
-                   self.composer.source_digest(relative)]  # fmt: skip
-            self._appeal = (index, hashlib.sha256(_canonical(key)).digest())
-        member_id = job.member["id"] if job.member else 0
-        member = self._members.get(member_id)
-        if member is None:
-            member = self._members[member_id] = hashlib.sha256(_canonical(job.member)).hexdigest()
-        text = f"{self.setup.run_key}{self._appeal[1].hex()}{member}{on.isoformat()}"
+        text = f"{self.known(index).source}{self.member_digest(job.member)}{on.isoformat()}"
         return hashlib.sha256(text.encode()).hexdigest()
 
-    def untouched(self, folder: str, name: str, row: dict[str, Any]) -> bool:
+    def untouched(self, folder: str, name: str, stamp: str | None) -> bool:
         """Whether the file is still the one the run that recorded it wrote: a run sets
         each letter's modification time to its own stamp (``generated_at``, to the
         microsecond), and anything that writes the file after (an editor, a script)
@@ -776,7 +829,7 @@ class _Maker:
             stat = os.stat(f"{self.out}/{folder}/{name}")
         except OSError:
             return False
-        return stat.st_mtime_ns == _stamp_ns(row["generated_at"]) and S_ISREG(stat.st_mode)
+        return stat.st_mtime_ns == _stamp_ns(stamp) and S_ISREG(stat.st_mode)
 
     def holds(self, folder: str, name: str, digest: str) -> bool:
         """Whether the file on disk is there and has exactly the bytes on record (read and
@@ -803,7 +856,7 @@ class _Maker:
         self,
         job: Job,
         index: int,
-        existing: dict[tuple[Any, ...], dict[str, Any]],
+        existing: _Existing,
         done: _Done,
         render: bool = True,
     ) -> dict[str, Any] | None:
@@ -827,21 +880,22 @@ class _Maker:
         if job.skip:
             entry["reason"] = job.skip
             return entry
-        language = self.composer.letter_language(job.appeal, job.official)
-        template_file, language = self.composer.resolve(job.template, language, job.case["slug"])
+        known = self.known(index)
+        language = known.language
         entry["language"] = language
-        row = existing.get((job.member["id"] if job.member else 0, job.template, language))
+        row = existing.row((job.member["id"] if job.member else 0, job.template, language))
         if row is not None:
             entry["id"] = row["id"]
         elif not render:
             return None  # a new letter: only rendering makes it
         dated = dt.date.fromisoformat(row["dated"]) if row else options.today
-        source = self.source(job, index, template_file, language, dated)
+        source = self.source(job, index, dated)
         folder, name = relative.split("/", 1)
         placed = row is not None and row["path"] == stored
         if placed and row["source_sha"] == source and not options.force:
             # Nothing it is made from changed: the file on disk decides, not a render.
-            if self.untouched(folder, name, row) or self.holds(folder, name, row["sha256"]):
+            stamp = row["generated_at"]
+            if self.untouched(folder, name, stamp) or self.holds(folder, name, row["sha256"]):
                 entry["state"] = "unchanged"
                 return entry
             on_disk: bool | None = False
@@ -849,7 +903,7 @@ class _Maker:
             on_disk = None
         if not render:
             return None
-        appeal = {**job.appeal, "template": job.template}
+        appeal = known.appeal
         content, digest = self.render(job, appeal, dated)
         same = placed and row["sha256"] == digest
         if same and not options.force:
@@ -866,9 +920,11 @@ class _Maker:
         if not same and dated != options.today:
             # The words changed: the letter is written anew, and dated today.
             dated = options.today
-            source = self.source(job, index, template_file, language, dated)
+            source = self.source(job, index, dated)
             content, digest = self.render(job, appeal, dated)
-        holder = existing.get(("path", stored))
+        holder = existing.at(stored)
+        if holder is not None and row is not None and holder["id"] == row["id"]:
+            holder = row  # the letter itself
         if holder is not None and holder is not row and holder["status"] in ("printed", "sent"):
             # Another letter has this file (the same one, in the language the appeal
             # had before) and it has gone to print: it is not replaced.
@@ -918,8 +974,12 @@ class _Known:
     tail: str  # ".thanks" or "", then the extension
     stored: str  # the letters table's path up to the file name
     template: str
+    template_file: str  # the template's path in the letters folder
     language: str
     source: str  # the run's key and the appeal's digest, as source_sha begins
+    appeal: dict[str, Any]  # the appeal as its letters are composed (with the template)
+    case: dict[str, Any]
+    official_record: dict[str, Any]
 
 
 @lru_cache(maxsize=64)

@@ -471,3 +471,11 @@ def test_names_in_any_script_and_markup_print_as_written(ok: Run) -> None:
     ok("case", "add", "[bold]Ali[/bold] <b>", "--country", "IR", "--native-name", "علی")
     shown = ok("case", "show", "bold-ali-bold-b").stdout
     assert "[bold]Ali[/bold] <b>" in shown and "علی" in shown
+
+
+def test_messages_print_paths_as_typed(ok: Run, tmp_path: Path) -> None:
+    """A path holding rich markup or an emoji code is printed as typed, not styled."""
+    target = tmp_path / "[b]copy[/b] :smile:.db"
+    shown = ok("db", "backup", str(target)).stdout
+    assert f"to {target} (readable by you only)" in shown
+    assert "😄" not in shown and target.is_file()

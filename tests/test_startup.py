@@ -54,6 +54,18 @@ def test_version_and_help_import_nothing_heavy(tmp_path: Path, args: tuple[str, 
     assert sorted(modules.intersection(HEAVY)) == []
 
 
+def test_a_command_loads_no_validation_library(tmp_path: Path) -> None:
+    """A real command (generate-letters in a workspace) parses its options without
+    pydantic, which Typer 0.29 imports for every option (0.3 s a command)."""
+    assert python("-m", "importune", "init", ".", "--group", "G", cwd=tmp_path).returncode == 0
+    result = python("-X", "importtime", "-m", "importune", "generate-letters", "--unsigned",
+                    "--dry-run", "--jobs", "1", "--out", "out", cwd=tmp_path)  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    modules = imported(result.stderr)
+    assert {"importune", "typer", "sqlite_utils"} <= modules  # the command really ran
+    assert "pydantic" not in modules
+
+
 def test_help_lists_the_commands(tmp_path: Path) -> None:
     result = python("-m", "importune", "--help", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
@@ -110,3 +122,49 @@ def test_the_installed_package_finds_its_own_letters(wheel: Path, tmp_path: Path
         ROOT / "letters/concern.en.txt.j2"
     ).read_bytes()
     assert (tmp_path / "campaign/importune.db").is_file()
+
+
+# -- a command builds only itself ---------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("args", "name"),
+    [
+        (["generate-letters", "--jobs", "2"], "generate-letters"),
+        (["--db", "x.db", "--letters=letters", "case", "list"], "case"),
+        (["--db=x.db", "print", "--member", "anna"], "print"),
+        (["--help"], None),
+        (["--db", "x.db"], None),
+        ([], None),
+    ],
+)
+def test_the_command_is_found_past_the_root_options(args: list[str], name: str | None) -> None:
+    from importune.cli import invoked
+
+    assert invoked(args) == name
+
+
+@pytest.mark.parametrize("name", ["generate-letters", "case", "print", "report"])
+def test_a_lean_app_gives_the_same_help_as_the_whole_one(name: str) -> None:
+    from typer.testing import CliRunner
+
+    from importune.cli import app, lean
+
+    runner = CliRunner()
+    whole = runner.invoke(app, [name, "--help"], env={"COLUMNS": "120"})
+    only = runner.invoke(lean(name), [name, "--help"], env={"COLUMNS": "120"})
+    assert whole.exit_code == only.exit_code == 0
+    assert only.output == whole.output
+    assert lean("no-such-command") is app and lean(None) is app
+
+
+def test_root_options_before_the_command_in_a_new_process(tmp_path: Path) -> None:
+    (tmp_path / "elsewhere").mkdir()
+    made = python("-m", "importune", "init", "elsewhere", "--group", "G", cwd=tmp_path)
+    assert made.returncode == 0, made.stderr
+    given = ("--db", "elsewhere/importune.db", "--letters=elsewhere/letters")
+    result = python("-m", "importune", *given, "case", "list", "--json", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "[]"
+    unknown = python("-m", "importune", "--db", "elsewhere/importune.db", "nonsense", cwd=tmp_path)
+    assert unknown.returncode == 2 and "No such command 'nonsense'" in unknown.stderr

@@ -7,6 +7,7 @@ Typst, sqlite-utils, babel) are imported inside the commands that need them, so
 
 from __future__ import annotations
 
+import copy
 from pathlib import Path
 from typing import Annotated
 
@@ -77,6 +78,41 @@ records.case_app.command("release")(coordinate.release)
 records.case_app.command("announce")(report.announce)
 
 
+ROOT_OPTIONS_WITH_VALUES = ("--db", "--letters")
+
+
+def invoked(args: list[str]) -> str | None:
+    """The command named on the command line, past the root options (``--db PATH``,
+    ``--letters=PATH``); None when there is none (``--help``, ``--version``, nothing)."""
+    rest = iter(args)
+    for arg in rest:
+        if arg in ROOT_OPTIONS_WITH_VALUES:
+            next(rest, None)
+        elif arg.startswith(tuple(f"{option}=" for option in ROOT_OPTIONS_WITH_VALUES)):
+            continue
+        elif arg.startswith("-"):
+            return None
+        else:
+            return arg
+    return None
+
+
+def lean(name: str | None) -> typer.Typer:
+    """The app with only the command (or group of commands) ``name``, when it is one.
+
+    Typer reads the signature of every command to build the command line (some 70 ms
+    for importune's forty); a run needs only its own. Help for the whole app, an
+    unknown command and a bare ``importune`` get the whole app, and so every message.
+    """
+    commands = [info for info in app.registered_commands if info.name == name]
+    groups = [info for info in app.registered_groups if info.name == name]
+    if name is None or not (commands or groups):
+        return app
+    only = copy.copy(app)
+    only.registered_commands, only.registered_groups = commands, groups
+    return only
+
+
 def main() -> None:
     """The console script's entry point."""
     import sys
@@ -85,4 +121,4 @@ def main() -> None:
         # Answered before Typer builds every command (tens of ms), in the same words.
         sys.stdout.write(f"importune {__version__}\n")
         return
-    app(prog_name="importune")
+    lean(invoked(sys.argv[1:]))(prog_name="importune")

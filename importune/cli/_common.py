@@ -126,11 +126,14 @@ def console(**options: Any) -> Console:
 
 
 def say(message: str) -> None:
-    """A line for the person at the terminal: what was done, and what to do next."""
+    """A line for the person at the terminal: what was done, and what to do next.
 
-    # No markup: a path or a name may hold "[...]". Soft wrap: a long path
-    # stays one line that can be copied, on a terminal or piped.
-    console(markup=False, soft_wrap=True).print(message)
+    Written as it is: no markup (a path or a name may hold "[...]"), no emoji codes
+    (":flag:" in a name stays as typed), never wrapped (a long path stays one line
+    that can be copied). So it needs no rich console, which would take longer to
+    load than most commands take to run.
+    """
+    sys.stdout.write(f"{message}\n")
 
 
 WRAPPING_COLUMNS = frozenset(
