@@ -558,7 +558,6 @@ class Composer:
         self._recipients: dict[tuple[Any, ...], tuple[str, ...]] = {}
         self._senders: dict[tuple[Any, ...], tuple[str, ...]] = {}
         self._digests: dict[str, str] = {}
-        self._globals: dict[str, dict[str, Any]] = {}
 
     # -- finding templates ---------------------------------------------------------
 
@@ -627,6 +626,9 @@ class Composer:
                 compiled = self.env.get_template(relative)
             except Exception as error:  # a syntax error, a missing parent, a symlink out
                 raise self._explain(relative, error) from None
+            # Its globals as one plain dict (Jinja keeps a ChainMap of the template's and
+            # the environment's, and walks it for every letter); neither changes in a run.
+            compiled.globals = dict(compiled.globals)
             self._templates[relative] = compiled
         return compiled
 
@@ -815,15 +817,11 @@ class Composer:
 
     def _render(self, relative: str, context: Mapping[str, Any]) -> str:
         """``compiled.render(context)``, less the copying it does for every letter: the
-        template's globals are merged into a dict once per template, and the context is
-        made from that and the letter's records in one step."""
+        context is made from the template's globals and the letter's records in one step."""
         compiled = self.template(relative)
-        merged = self._globals.get(relative)
-        if merged is None:
-            merged = self._globals[relative] = dict(compiled.globals)
         try:
             try:
-                state = compiled.new_context({**merged, **context}, shared=True)
+                state = compiled.new_context({**compiled.globals, **context}, shared=True)
                 return self.env.concat(compiled.root_render_func(state))  # type: ignore[attr-defined]
             except Exception:
                 self.env.handle_exception()  # raises it again, with the template's lines
