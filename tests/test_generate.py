@@ -896,6 +896,21 @@ def test_a_killed_runs_temporary_files_are_swept() -> None:
 
 
 @pytest.mark.usefixtures("campaign")
+def test_a_killed_first_runs_staged_case_folder_is_swept() -> None:
+    """A first run makes each new case folder whole under a temporary name and renames it
+    into place at the end; a run killed before that leaves the folder, never a letter."""
+    staged = Path(f"out/yusuf-dzhumaev{TEMP_SUFFIX}")
+    staged.mkdir(parents=True)
+    (staged / "ambassador--anna-schmidt.txt").write_text("half a lett")
+
+    ok("generate-letters")
+    assert not staged.exists()
+    assert not list(Path("out").rglob(f"*{TEMP_SUFFIX}*"))
+    assert "half a lett" not in Path("out/yusuf-dzhumaev/ambassador--anna-schmidt.txt").read_text()
+    assert len(files()) == 12 == len(letter_rows())
+
+
+@pytest.mark.usefixtures("campaign")
 def test_an_unknown_format_is_a_usage_error() -> None:
     result = cli("generate-letters", "--format", "docx")
     assert result.exit_code == 2
