@@ -715,10 +715,10 @@ class _Maker:
             appeal_sha = hashlib.sha256(_canonical(sources)).hexdigest()
             known = self._known = _Known(
                 index=index,
-                folder=case["slug"],
-                official=official["slug"],
                 case=case,
-                official_record=official,
+                official=official,
+                case_slug=case["slug"],
+                official_slug=official["slug"],
                 head=f"{official['slug']}--",
                 tail=f"{kind}{self.extension}",
                 stored=f"{self.setup.prefix}{case['slug']}/",
@@ -748,7 +748,7 @@ class _Maker:
         name = f"{known.head}{slug}{known.tail}"
         today = options.today
         letter = self.composer.compose(
-            known.case, known.official_record, member, known.appeal, on=today
+            known.case, known.official, member, known.appeal, on=today
         )
         assert self.renderer is not None
         self.renderer.check(letter)
@@ -756,7 +756,7 @@ class _Maker:
         done.generated += 1
         if options.collect:
             done.entries.append({
-                "id": None, "case": known.folder, "official": known.official,
+                "id": None, "case": known.case_slug, "official": known.official_slug,
                 "member": member["slug"] if member else None, "format": options.fmt,
                 "path": known.stored + name, "template": known.template,
                 "language": known.language, "state": "generated",
@@ -764,9 +764,9 @@ class _Maker:
         if options.dry_run:
             return
         source = f"{known.source}{self.member_digest(member)}{today.isoformat()}"
-        self._stage(known.folder, name, content)
+        self._stage(known.case_slug, name, content)
         done.writes.append(
-            (known.case["id"], known.official_record["id"], member["id"] if member else None,
+            (known.case["id"], known.official["id"], member["id"] if member else None,
              known.template, known.language, options.fmt, known.stored + name,
              hashlib.sha256(content).hexdigest(), today.isoformat(), self.setup.stamp,
              hashlib.sha256(source.encode()).hexdigest())
@@ -795,12 +795,12 @@ class _Maker:
         source = f"{known.source}{self.member_digest(member)}{row[9]}"  # dated
         if row[10] != hashlib.sha256(source.encode()).hexdigest():  # source_sha
             return False
-        if not self.untouched(known.folder, name, row[11]):  # generated_at
+        if not self.untouched(known.case_slug, name, row[11]):  # generated_at
             return False
         done.unchanged += 1
         if self.options.collect:
             done.entries.append({
-                "id": row[0], "case": known.folder, "official": known.official,
+                "id": row[0], "case": known.case_slug, "official": known.official_slug,
                 "member": member["slug"] if member else None, "format": self.options.fmt,
                 "path": row[6], "template": known.template, "language": known.language,
                 "state": "unchanged",
@@ -968,8 +968,10 @@ class _Known:
     """What the letters of one appeal share, for :meth:`_Maker.unchanged`."""
 
     index: int
-    folder: str  # the case's slug
-    official: str  # the official's slug
+    case: dict[str, Any]
+    official: dict[str, Any]
+    case_slug: str  # the case's folder
+    official_slug: str
     head: str  # "<official-slug>--"
     tail: str  # ".thanks" or "", then the extension
     stored: str  # the letters table's path up to the file name
@@ -978,8 +980,6 @@ class _Known:
     language: str
     source: str  # the run's key and the appeal's digest, as source_sha begins
     appeal: dict[str, Any]  # the appeal as its letters are composed (with the template)
-    case: dict[str, Any]
-    official_record: dict[str, Any]
 
 
 @lru_cache(maxsize=64)
