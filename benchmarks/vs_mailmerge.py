@@ -31,7 +31,6 @@ new files a second the file system takes on its own, the ceiling for a first run
 from __future__ import annotations
 
 import argparse
-import compileall
 import csv
 import datetime as dt
 import os
@@ -304,10 +303,7 @@ def main() -> None:
     parser.add_argument("--in", dest="parent", type=Path, default=None,
                         help="make the workspaces in this folder (e.g. /dev/shm)")  # fmt: skip
     args = parser.parse_args()
-    # As pip does when it installs importune (and had done for mailmerge): its modules
-    # byte-compiled, so a process does not compile them again (an editable checkout with
-    # PYTHONDONTWRITEBYTECODE set would, in every process).
-    compileall.compile_dir(HERE.parent / "importune", quiet=1)
+    bench.byte_compile()  # as pip left mailmerge, and would leave importune
     parent = Path(tempfile.mkdtemp(prefix="importune-vs-", dir=args.parent))
     print(f"{os.cpu_count()} cores; load average {os.getloadavg()[0]:.2f} at the start")
     try:
