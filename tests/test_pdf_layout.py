@@ -1,0 +1,140 @@
+"""The printed page as a member gets it, after the PDF layout was made faster.
+
+What the speed rests on: Typst gets the letters as an in-memory JSON file (not as
+``sys.inputs``, which would make it start afresh each letter), and a letter's page
+numbers come from where its first page is, not from Typst's page counter reset at
+each letter. These tests read the PDFs back and check what that must not change:
+page numbers from a letter's second page only (envelopes in between too), every
+script in its own font, the same bytes for the same letter whatever was laid out
+before it, and a workspace's older ``layout.typ`` still printing.
+"""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import pypdf
+import pytest
+
+from importune.errors import ImportuneError
+from importune.formats import Renderer
+from importune.formats.pdf import DATA_FILE
+from importune.printing import Extras, layout_pdf
+from importune.workspace import default_letters
+from tests.test_formats import arabic_letter, cyrillic_letter, make_letter
+
+LETTERS = default_letters()
+LONG_BODY = "Dear President,\n\n" + "\n\n".join(["A long paragraph. " * 60] * 8) + "\n\nAnna\n"
+
+
+@pytest.fixture(autouse=True)
+def _no_user_fonts(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("IMPORTUNE_FONTS", raising=False)
+
+
+@pytest.fixture(scope="module")
+def pdf() -> Renderer:
+    return Renderer(LETTERS, "pdf")
+
+
+def pages_of(data: bytes) -> list[str]:
+    return [page.extract_text() for page in pypdf.PdfReader(io.BytesIO(data)).pages]
+
+
+def last_line(text: str) -> str:
+    return text.rstrip().splitlines()[-1].strip()
+
+
+def fonts_of(page: pypdf.PageObject) -> set[str]:
+    """The font families a page draws with (``ABCDEF+NotoSerif-Bold`` gives ``NotoSerif``)."""
+    fonts = page["/Resources"]["/Font"]
+    names = {str(fonts[key].get_object()["/BaseFont"]).lstrip("/") for key in fonts}
+    return {name.split("+")[-1].split("-")[0] for name in names}
+
+
+def test_pages_are_numbered_from_each_letters_second_page(pdf: Renderer) -> None:
+    letters = [make_letter(), make_letter(body=LONG_BODY), cyrillic_letter(), make_letter()]
+    pages = pages_of(pdf.render_many(letters))
+    long_pages = len(pages) - 3
+    assert long_pages >= 3
+    assert last_line(pages[0]) == "Anna Schmidt"  # one page: no number
+    assert pages[1].startswith("Anna Schmidt") and last_line(pages[1]) != "1"
+    assert [last_line(page) for page in pages[2 : 1 + long_pages]] == [
+        str(n) for n in range(2, long_pages + 1)
+    ]
+    assert last_line(pages[-2]) == "Ольга Петрова"  # the next letter starts again, unnumbered
+    assert last_line(pages[-1]) == "Anna Schmidt"
+
+
+def test_page_numbers_skip_the_envelopes_between_letters() -> None:
+    letters = [make_letter(body=LONG_BODY), make_letter(body=LONG_BODY)]
+    pages = pages_of(layout_pdf(LETTERS, letters, Extras(envelopes=True)))
+    per_letter = (len(pages) - 2) // 2
+    first, second = pages[:per_letter], pages[per_letter + 1 : -1]
+    for letter_pages in (first, second):
+        assert letter_pages[0].startswith("Anna Schmidt")
+        numbers = [last_line(page) for page in letter_pages[1:]]
+        assert numbers == [str(n) for n in range(2, per_letter + 1)]
+    for envelope in (pages[per_letter], pages[-1]):
+        assert "UZBEKISTAN" in envelope and not last_line(envelope).isdigit()
+
+
+def test_a_letter_mixing_scripts_prints_each_in_its_font(pdf: Renderer) -> None:
+    letter = make_letter(
+        body="Dear President,\n\nOn behalf of Ольга Петрова, منصور, מרים and ნინო we ask "
+        "for the release of Yusuf Dzhumaev.\n\nYours sincerely,\n\nAnna Schmidt\n",
+    )
+    data = pdf.render(letter)
+    (page,) = pypdf.PdfReader(io.BytesIO(data)).pages
+    assert {"NotoSerif", "NotoNaskhArabic", "NotoSerifHebrew", "NotoSerifGeorgian"} <= fonts_of(
+        page
+    )
+    text = page.extract_text()
+    for word in ["Ольга", "Петрова", "منصور", "ნინო", "Dzhumaev"]:
+        assert word in text
+
+
+def test_the_same_letter_is_the_same_bytes_whatever_came_before(pdf: Renderer) -> None:
+    letter = make_letter()
+    first = pdf.render(letter)
+    for other in (cyrillic_letter(), arabic_letter(), make_letter(body=LONG_BODY)):
+        pdf.render(other)
+    assert pdf.render(letter) == first
+    assert Renderer(LETTERS, "pdf").render(letter) == first
+    assert pdf.render_many([letter]) == first
+
+
+def test_the_letters_never_reach_the_disk(tmp_path: Path) -> None:
+    letters = tmp_path / "letters"
+    letters.mkdir()
+    for name in ("layout.typ", "envelope.typ"):
+        (letters / name).write_bytes((LETTERS / name).read_bytes())
+    Renderer(letters, "pdf").render(make_letter())
+    assert sorted(path.name for path in letters.iterdir()) == ["envelope.typ", "layout.typ"]
+    assert not (tmp_path / DATA_FILE).exists()
+
+
+def test_an_older_layout_reading_sys_inputs_still_prints(tmp_path: Path) -> None:
+    """A workspace copied layout.typ before its letters came in memory: it still works."""
+    letters = tmp_path / "letters"
+    letters.mkdir()
+    (letters / "layout.typ").write_text(
+        "#let data = json(bytes(sys.inputs.letters))\n"
+        "#for letter in data.letters [#letter.signature #pagebreak(weak: true)]\n"
+    )
+    renderer = Renderer(letters, "pdf")
+    pages = pages_of(renderer.render_many([make_letter(), cyrillic_letter()]))
+    assert [page.strip() for page in pages] == ["Anna Schmidt", "Ольга Петрова"]
+
+
+def test_an_error_in_a_layout_names_its_file_and_line(tmp_path: Path) -> None:
+    letters = tmp_path / "letters"
+    letters.mkdir()
+    (letters / "layout.typ").write_text(
+        "// reads the letters from sys.inputs.letters-file\n"
+        '#let data = json(sys.inputs.at("letters-file"))\n'
+        "#data.nope\n"
+    )
+    with pytest.raises(ImportuneError, match=r"layout\.typ, line 3: .*nope"):
+        Renderer(letters, "pdf").render(make_letter())
