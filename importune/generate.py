@@ -523,10 +523,7 @@ class _Run:
     def _pool(self) -> Any:
         import multiprocessing
 
-        # Typst keeps threads that a forked child does not inherit: a PDF worker starts
-        # afresh (spawn). The other formats are pure Python: fork shares the plan for free.
-        method = "spawn" if self.options.fmt == "pdf" else "fork"
-        context = multiprocessing.get_context(method)
+        context = multiprocessing.get_context(_start_method(self.options.fmt))
         return context.Pool(self.workers, initializer=_start_worker, initargs=(self.setup,))
 
     def make_folders(self) -> None:
@@ -596,6 +593,26 @@ class _Run:
         for directory in reversed(self.created):
             with contextlib.suppress(OSError):
                 os.rmdir(directory)
+
+
+def _start_method(fmt: str) -> str:
+    """How worker processes start: forked (they share the plan and the modules already
+    loaded, and start in milliseconds) unless this process runs threads of its own.
+
+    Typst lays out a PDF with threads of its own (not Python's) that a forked child
+    would not have; a process that has laid one out (``print`` after generating, a
+    test suite) starts its PDF workers afresh instead (spawn: a new interpreter, half
+    a second each). Before any PDF, ``generate-letters`` has none, and forks.
+    """
+    if fmt != "pdf":
+        return "fork"
+    import threading
+
+    try:
+        native = len(os.listdir("/proc/self/task")) - len(threading.enumerate())
+    except OSError:  # not Linux: no way to know, so the safe way
+        native = 1
+    return "fork" if native <= 0 else "spawn"
 
 
 def _merge(done: _Done, slots: list[dict[str, Any] | None], future: Any) -> _Done:

@@ -266,6 +266,30 @@ def test_jobs_write_the_same_files_and_rows_as_one_process(
     assert made["1"] == made["2"]
 
 
+def test_pdf_workers_forked_by_a_new_process_make_the_same_letters(
+    tmp_path: Path, ok: Run, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A new ``generate-letters --format pdf`` has run no Typst yet, so its workers are
+    forked (not started afresh); their PDFs and rows are those of one process."""
+    from process_helpers import run_ok
+
+    assert generate._start_method("txt") == "fork"
+    made = {}
+    for jobs in ("1", "2"):
+        folder = tmp_path / f"jobs-{jobs}"
+        monkeypatch.setenv("IMPORTUNE_DB", str(folder / "importune.db"))
+        monkeypatch.setenv("IMPORTUNE_LETTERS", str(folder / "letters"))
+        ok("init", str(folder), "--group", "Global Importune")
+        build(folder, cases=3, officials=2, members=3)  # 18 letters: two chunks of 16
+        done = run_ok(folder, "generate-letters", "--format", "pdf", "--jobs", jobs, "--json")
+        assert '"generated": 18' in done.stdout
+        rows = [(*row[:-1], bool(row[-1])) for row in letter_rows(folder)]
+        made[jobs] = (files(folder), rows)
+    assert made["1"] == made["2"]
+    pdfs = made["2"][0].values()
+    assert len(pdfs) == 18 and all(pdf.startswith(b"%PDF-") for pdf in pdfs)
+
+
 def test_a_refusal_in_a_worker_leaves_no_file_and_no_row(
     workspace: Path, monkeypatch: pytest.MonkeyPatch, refused: Callable[..., str]
 ) -> None:
