@@ -167,8 +167,9 @@ class FontCoverage:
 
     def missing(self, texts: Iterable[str]) -> set[str]:
         """The characters of ``texts`` that no font has (and that need a glyph)."""
-        chars = set().union(*(set(text) for text in texts))
-        return {char for char in chars if ord(char) not in self.codepoints and _needs_glyph(char)}
+        covered = self.codepoints
+        chars = set("".join(texts))
+        return {char for char in chars if ord(char) not in covered and _needs_glyph(char)}
 
 
 def _texts(data: dict[str, Any]) -> list[str]:
@@ -217,6 +218,7 @@ class PdfLayout:
         self.compiler = typst.Compiler(
             str(path), root=str(path.parent), font_paths=fonts, sys_inputs=inputs
         )
+        self._checked: tuple[Letter, dict[str, Any]] | None = None
 
     def data(self, letter: Letter) -> dict[str, Any]:
         """The letter as the layout reads it, with the font families to try in order."""
@@ -224,7 +226,10 @@ class PdfLayout:
 
     def check(self, letter: Letter) -> None:
         """Refuse a letter holding characters that no font can print, naming their script."""
-        self._check(letter, self.data(letter))
+        data = self.data(letter)
+        self._check(letter, data)
+        # A run checks each letter, then renders it: that render needs neither done again.
+        self._checked = (letter, data)
 
     def _check(self, letter: Letter, data: dict[str, Any]) -> None:
         missing = self.coverage.missing(_texts(data))
@@ -245,8 +250,11 @@ class PdfLayout:
             raise ImportuneError("no letters to lay out")
         items = []
         for letter in letters:
-            data = self.data(letter)
-            self._check(letter, data)
+            if self._checked is not None and self._checked[0] is letter:
+                data = self._checked[1]
+            else:
+                data = self.data(letter)
+                self._check(letter, data)
             items.append(data)
         title = one_line(letters[0].subject) if len(letters) == 1 else f"{len(letters)} letters"
         text = json.dumps({"title": title, "letters": items}, ensure_ascii=False)
