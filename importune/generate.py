@@ -524,7 +524,9 @@ class _Run:
         import multiprocessing
 
         context = multiprocessing.get_context(_start_method(self.options.fmt))
-        return context.Pool(self.workers, initializer=_start_worker, initargs=(self.setup,))
+        return context.Pool(
+            self.workers, initializer=_start_worker, initargs=(self.setup, os.getpid())
+        )
 
     def make_folders(self) -> None:
         """Make out/ and the case folders letters will go to, before any worker writes.
@@ -661,14 +663,33 @@ _MAKER: _Maker | BaseException | None = None
 """A worker process's maker, or why it could not be made (raised with its first chunk)."""
 
 
-def _start_worker(setup: _Setup) -> None:
-    """A worker starts: Ctrl-C is the parent's to handle; the maker is built once."""
+def _start_worker(setup: _Setup, parent: int) -> None:
+    """A worker starts: Ctrl-C is the parent's to handle; it dies with its parent; the
+    maker is built once."""
     global _MAKER
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    _die_with(parent)
     try:
         _MAKER = _Maker(setup)
     except BaseException as error:  # a pool would restart a worker whose start raised, forever
         _MAKER = error
+
+
+def _die_with(parent: int) -> None:
+    """Have Linux kill this worker when the run's process dies, even by SIGKILL: a worker
+    left behind would go on staging letters beside the next run's."""
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+    except (OSError, AttributeError):  # not Linux: the pool's own end stops its workers
+        return
+    if os.getppid() != parent:  # the parent died before the request was made
+        os._exit(1)
+
+
+_PR_SET_PDEATHSIG = 1
 
 
 def _work(chunk: Chunk, rows: list[list[Row]]) -> _Done:

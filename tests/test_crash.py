@@ -20,6 +20,7 @@ leaves is as consistent as a kill's.
 from __future__ import annotations
 
 import json
+import os
 import random
 import signal
 import time
@@ -358,3 +359,55 @@ def test_ctrl_c_during_an_import_keeps_nothing(tmp_path: Path, big_import: Path)
         interrupted(done.stderr)
     else:
         assert done.code == 0 and cases == IMPORT_CASES, done.stderr
+
+
+# -- worker processes -------------------------------------------------------------------------
+
+
+def children_of(pid: int) -> list[int]:
+    """The processes whose parent is ``pid`` (from /proc)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stat = (entry / "stat").read_text()
+            except OSError:
+                continue
+            if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
+                found.append(int(entry.name))
+    return found
+
+
+def running(pid: int) -> bool:
+    """Whether ``pid`` is a live process (not gone, not a zombie)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    return stat.rsplit(")", 1)[1].split()[0] != "Z"
+
+
+def test_workers_die_with_a_killed_run(tmp_path: Path) -> None:
+    """``--jobs 2`` workers stop when their run is killed, even by SIGKILL: none goes on
+    staging letters beside the next run's. (The workers are paused first, so that a
+    worker that would outlive its run is still there to be seen.) The next run ends as
+    after any other kill."""
+    folder = build_campaign(tmp_path / "campaign", 10, 3, 100)  # 3,000 letters
+    letters = 10 * 3 * 100
+    process = start(folder, "generate-letters", "--jobs", "2")
+    assert wait_until(process, any_staged(folder)), "the run ended before staging"
+    workers = children_of(process.popen.pid)
+    assert workers, "no worker process"
+    for pid in workers:
+        os.kill(pid, signal.SIGSTOP)
+    assert process.kill()
+    count(__name__, kills=1)
+    deadline = time.monotonic() + 10
+    while any(running(pid) for pid in workers) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    left = [pid for pid in workers if running(pid)]
+    for pid in left:
+        os.kill(pid, signal.SIGKILL)
+    assert left == [], "a worker outlived its run"
+    after_kill(folder, letters)
+    finish_and_agree(folder, letters)
