@@ -990,15 +990,21 @@ class _Maker:
             path = f"{self.out}/{folder}{TEMP_SUFFIX}/{name}"
         else:
             path = f"{self.out}/{folder}/{name}{TEMP_SUFFIX}"
-        fd = os.open(path, _CREATE, 0o666)
         try:
-            view = memoryview(content)
-            while view:
-                view = view[os.write(fd, view) :]
-            # Its time is the run's stamp (kept by the rename): see :meth:`untouched`.
-            os.utime(fd, ns=(self.stamp_ns, self.stamp_ns))
-        finally:
-            os.close(fd)
+            fd = os.open(path, _CREATE, 0o666)
+            try:
+                view = memoryview(content)
+                while view:
+                    view = view[os.write(fd, view) :]
+                # Its time is the run's stamp (kept by the rename): see :meth:`untouched`.
+                os.utime(fd, ns=(self.stamp_ns, self.stamp_ns))
+            finally:
+                os.close(fd)
+        except OSError as error:
+            # Named as the letter it was to be ("out/case/official--member.txt: No space
+            # left on device"), not as its temporary name, nor as nothing (a write names
+            # no file).
+            raise OSError(error.errno, error.strerror, f"{self.out}/{folder}/{name}") from None
 
 
 @dataclass(frozen=True, slots=True)

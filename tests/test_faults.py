@@ -19,6 +19,7 @@ from __future__ import annotations
 import errno
 import json
 import os
+import re
 import shutil
 import sqlite3
 import subprocess
@@ -265,6 +266,7 @@ def test_generate_on_a_full_disk(folder: Path, monkeypatch: pytest.MonkeyPatch, 
     with disk_full_after(monkeypatch, "write", after):
         line = refused_cleanly(folder, "generate-letters")
     assert "No space left on device" in line
+    assert re.search(r"out/prisoner-\d+/\S+--\S+\.txt: No space left on device", line), line
     assert table_counts(folder)["letters"] == 0
 
 
