@@ -539,12 +539,17 @@ class _Run:
             return
         folders = dict.fromkeys(case["slug"] for case, _o, _a, _t, skip in self.plan.appeals
                                 if not skip)  # fmt: skip
-        for folder in folders:
-            if os.path.islink(os.path.join(self.out, folder)):
+        for path in [self.out] * bool(folders) + [os.path.join(self.out, f) for f in folders]:
+            if os.path.islink(path) and path != self.out:
                 # A letter is never written through a link to somewhere else.
                 raise ImportuneError(
-                    f"{os.path.join(self.out, folder)} is a symbolic link; letters are written "
-                    "only into real folders: remove the link and run again"
+                    f"{path} is a symbolic link; letters are written only into real "
+                    "folders: remove the link and run again"
+                )
+            if os.path.lexists(path) and not os.path.isdir(path):
+                raise ImportuneError(
+                    f"{path} is a file, not a folder: move it away, or write the letters "
+                    "elsewhere with --out"
                 )
         if folders and not os.path.isdir(self.out):
             os.makedirs(self.out)

@@ -234,15 +234,15 @@ def fill(folder: Path, leave: int) -> None:
 def test_generate_where_out_is_a_file(folder: Path) -> None:
     (folder / "out").write_text("not a folder", encoding="utf-8")
     line = refused_cleanly(folder, "generate-letters")
-    assert "out" in line
+    assert "out is a file, not a folder" in line
 
 
 def test_generate_where_a_case_folder_is_a_file(folder: Path) -> None:
-    """The run fails on the third case, after staging the letters of two: they go."""
+    """Refused before any letter is made, naming the file in the way."""
     (folder / "out").mkdir()
     (folder / "out" / "prisoner-2").write_text("not a folder", encoding="utf-8")
     line = refused_cleanly(folder, "generate-letters")
-    assert "prisoner-2" in line
+    assert "out/prisoner-2 is a file, not a folder" in line
 
 
 def test_generate_into_a_folder_that_cannot_be_written(folder: Path) -> None:
