@@ -12,6 +12,7 @@ before it, and a workspace's older ``layout.typ`` still printing.
 from __future__ import annotations
 
 import io
+import json
 from pathlib import Path
 
 import pypdf
@@ -138,3 +139,18 @@ def test_an_error_in_a_layout_names_its_file_and_line(tmp_path: Path) -> None:
     )
     with pytest.raises(ImportuneError, match=r"layout\.typ, line 3: .*nope"):
         Renderer(letters, "pdf").render(make_letter())
+
+
+def test_a_file_named_like_the_letters_data_in_the_letters_folder_is_not_read(
+    tmp_path: Path,
+) -> None:
+    """The letters come from importune, even when the letters folder (a pack from someone
+    else, say) holds a file of the name the layout reads them under."""
+    letters = tmp_path / "letters"
+    letters.mkdir()
+    for name in ("layout.typ", "envelope.typ"):
+        (letters / name).write_bytes((LETTERS / name).read_bytes())
+    forged = {"title": "forged", "letters": []}
+    (letters / DATA_FILE).write_text(json.dumps(forged))
+    (text,) = pages_of(Renderer(letters, "pdf").render(make_letter()))
+    assert "Shavkat Mirziyoyev" in text
