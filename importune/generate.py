@@ -466,7 +466,7 @@ class _Run:
         # This process finds the letters that are unchanged (their sources and files say
         # so: no rendering) and hands only the others to the workers, started when the
         # first such letter comes: a run with nothing changed starts no process at all.
-        checker = _Maker(self.setup, render=False)
+        checker: _Maker | None = None  # made for the first letter on record (not on a first run)
         collect = self.options.collect
         plan = self.plan
         pool = None
@@ -488,6 +488,7 @@ class _Run:
                             slots.extend([None] * len(positions))
                         continue
                     existing = _Existing(on_record)
+                    checker = checker or _Maker(self.setup, render=False)
                     todo = []
                     for position in positions:
                         member = plan.members[position]
@@ -523,7 +524,10 @@ class _Run:
     def _pool(self) -> Any:
         import multiprocessing
 
-        context = multiprocessing.get_context(_start_method(self.options.fmt))
+        method = _start_method(self.options.fmt)
+        if method == "fork":
+            import importune.compose  # noqa: F401  (loaded once, here, for every worker)
+        context = multiprocessing.get_context(method)
         return context.Pool(
             self.workers, initializer=_start_worker, initargs=(self.setup, os.getpid())
         )
