@@ -251,6 +251,29 @@ def _on_undo(store: Store, case_id: int, stamp: str) -> Letters:
     )
 
 
+def _on_death(store: Store, case_id: int, stamp: str) -> Letters:
+    """Withdraw every letter not yet sent: no official is asked to free, and no one
+    thanked for freeing, a prisoner who has died."""
+    rows = _letter_rows(store, case_id)
+    sent = _sent(rows)
+    withdraw = [row for row in rows if row["status"] in PENDING]
+    _withdraw_and_restore(store, withdraw=withdraw, restore=[], stamp=stamp)
+    unsent = [row for row in withdraw if _identity(row) not in sent]
+    return Letters(withdrawn=_count(unsent, lambda row: row["status"]), sent=len(sent))
+
+
+def _on_death_undone(store: Store, case_id: int, stamp: str) -> Letters:
+    """A death recorded by mistake: the letters of concern it withdrew are pending again."""
+    rows = _letter_rows(store, case_id)
+    sent = _sent(rows)
+    restore = [row for row in rows if row["status"] == "withdrawn" and row["template"] != THANKS]
+    _withdraw_and_restore(store, withdraw=[], restore=restore, stamp=stamp)
+    return Letters(
+        restored=_count([r for r in restore if _identity(r) not in sent], _restored_status),
+        sent=len(sent),
+    )
+
+
 # -- release ---------------------------------------------------------------------------------
 
 
@@ -350,6 +373,8 @@ class Edited:
     case: dict[str, Any]
     released: Release | None = None
     undone: Undo | None = None
+    died: Letters | None = None  # marked deceased: the letters it withdrew
+    revived: Letters | None = None  # deceased by mistake: the letters pending again
 
 
 def edit_case(
@@ -368,7 +393,9 @@ def edit_case(
     - from ``released`` back to a held status (detained, unknown): the release undone;
     - ``released_on`` of a released case: the day moves, its ``released`` event too
       (recorded if it was missing: a case imported as released, or released by SQL);
-    - ``released_on`` of a case not released: refused, pointing to ``case release``.
+    - ``released_on`` of a case not released: refused, pointing to ``case release``;
+    - to ``deceased`` from a held status: every letter not yet sent is withdrawn (never
+      printed or marked sent), and back to a held status they are pending again.
     """
     today = today or dt.date.today()
     current = store.get("cases", ref)
@@ -406,6 +433,15 @@ def edit_case(
             f"case {slug!r} is {was}: a release is recorded with "
             f"importune case release {slug} --on {day}"
         )
+    dying = was in HELD and becomes == "deceased"
+    if dying or (was == "deceased" and becomes in HELD):
+        with store.atomic():
+            change = _on_death if dying else _on_death_undone
+            letters = change(store, current["id"], _stamp(now))
+            edited = store.edit("cases", current["id"], given)
+        if dying:
+            return Edited(case=edited, died=letters)
+        return Edited(case=edited, revived=letters)
     if day is not None and day != current["released_on"]:
         _check_release_day(store, {**current, **changes}, day, today)
         with store.atomic():

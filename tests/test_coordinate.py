@@ -358,6 +358,45 @@ def test_undoing_a_release_brings_the_letters_back(ok: Run, sql: Sql) -> None:
 
 
 @pytest.mark.usefixtures("campaign")
+def test_a_death_withdraws_every_letter_not_yet_sent_and_a_mistake_is_undone(
+    ok: Run, refused: Refused, sql: Sql
+) -> None:
+    """No official is asked to free a prisoner who has died: marked deceased, the case's
+    letters not yet sent are withdrawn (print refuses them); taken back, they return."""
+    said = ok("case", "edit", YUSUF, "--status", "deceased").stdout
+    assert (
+        "Withdrew 3 letter(s) not yet sent, never to be printed (1 generated, 2 printed); "
+        "1 letter(s) already sent stay sent."
+    ) in said
+    assert f"importune case edit {YUSUF} --status detained" in said
+    expected = {**BEFORE, **{k: "withdrawn" for k, v in BEFORE.items() if v != "sent"}}
+    assert statuses(sql) == in_both_formats(expected)
+    line = refused("print", "--member", "hedwig-brandauer", "--case", YUSUF)
+    assert "no letters to print" in line and "2 withdrawn" in line
+    made = as_json(ok, "generate-letters", "--case", YUSUF)
+    assert made["generated"] == 0 and {e["state"] for e in made["letters"]} == {"skipped"}
+    others = sql("SELECT DISTINCT l.status FROM letters l JOIN cases c ON c.id = l.case_id "
+                 "WHERE c.slug = 'ales-bialiatski'")  # fmt: skip
+    assert others == [{"status": "generated"}]
+
+    said = ok("case", "edit", YUSUF, "--status", "detained").stdout
+    assert "3 letter(s) pending again (1 generated, 2 printed)." in said
+    after = yusufs_letters(sql)
+    assert {k: r["status"] for k, r in after.items()} == in_both_formats(BEFORE)
+    assert all(row["withdrawn_at"] is None for row in after.values())
+    assert as_json(ok, "case", "show", YUSUF)["status"] == "detained"
+
+
+@pytest.mark.usefixtures("campaign")
+def test_a_refused_death_changes_nothing(refused: Refused, sql: Sql) -> None:
+    """Refused with another field (a bad date), the status and the letters stay."""
+    line = refused("case", "edit", YUSUF, "--status", "deceased", "--detained-on", "2001-13-01")
+    assert "2001-13-01" in line
+    assert statuses(sql) == in_both_formats(BEFORE)
+    assert sql("SELECT status FROM cases WHERE slug = ?", [YUSUF]) == [{"status": "detained"}]
+
+
+@pytest.mark.usefixtures("campaign")
 def test_undo_withdraws_thanks_and_a_new_release_brings_them_back(ok: Run, sql: Sql) -> None:
     ok("case", "release", YUSUF, "--on", "2024-06-01")
     ok("generate-letters", "--case", YUSUF, "--template", "thanks")

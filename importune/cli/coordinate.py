@@ -87,6 +87,21 @@ def say_undone(slug: str, undone: Undo) -> None:
     say(f"Letters go on: importune letters list --case {slug}")
 
 
+def say_died(slug: str, letters: Letters) -> None:
+    """What marking a case deceased did to its letters (``case edit CASE --status deceased``)."""
+    say(_letters_withdrawn(letters).replace("not yet sent", "not yet sent, never to be printed"))
+    say(f"A mistake? importune case edit {slug} --status detained  (the letters come back)")
+
+
+def say_revived(letters: Letters) -> None:
+    """What taking back a death recorded by mistake did to the case's letters."""
+    if letters.restored_total:
+        by_status = ", ".join(f"{n:,} {status}" for status, n in sorted(letters.restored.items()))
+        say(f"{letters.restored_total:,} letter(s) pending again ({by_status}).")
+    else:
+        say("No letters to bring back.")
+
+
 def _letters_withdrawn(letters: Letters) -> str:
     if letters.withdrawn_total:
         by_status = ", ".join(f"{n:,} {status}" for status, n in sorted(letters.withdrawn.items()))

@@ -16,7 +16,7 @@ from importune.cli._common import (
     table,
     workspace,
 )
-from importune.cli.coordinate import say_released, say_undone
+from importune.cli.coordinate import say_died, say_released, say_revived, say_undone
 from importune.errors import InvalidInput
 
 case_app = typer.Typer(
@@ -203,7 +203,8 @@ def case_edit(
         str | None,
         typer.Option(
             help="detained, released, deceased or unknown. released: as case release; "
-            "detained or unknown, of a released case: the release undone."
+            "detained or unknown, of a released case: the release undone; deceased: "
+            "letters not yet sent withdrawn."
         ),
     ] = None,
     released_on: Annotated[
@@ -214,7 +215,9 @@ def case_edit(
     """Change some fields of a case; the others keep their values.
 
     --status released is a release (as case release: letters not yet sent are
-    withdrawn); --status detained of a released case undoes the release.
+    withdrawn); --status detained of a released case undoes the release;
+    --status deceased withdraws the letters not yet sent (detained again brings
+    them back).
     """
     from importune.coordinate import edit_case
 
@@ -231,6 +234,10 @@ def case_edit(
         say_released(edited.released)
     if edited.undone:
         say_undone(edited.case["slug"], edited.undone)
+    if edited.died:
+        say_died(edited.case["slug"], edited.died)
+    if edited.revived:
+        say_revived(edited.revived)
 
 
 @case_app.command("remove")
