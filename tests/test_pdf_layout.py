@@ -68,6 +68,14 @@ def test_pages_are_numbered_from_each_letters_second_page(pdf: Renderer) -> None
     assert last_line(pages[-1]) == "Anna Schmidt"
 
 
+def test_a_long_letter_alone_is_numbered_from_its_second_page(pdf: Renderer) -> None:
+    """generate-letters lays out each letter alone: its file is numbered the same way."""
+    pages = pages_of(pdf.render(make_letter(body=LONG_BODY)))
+    assert len(pages) >= 3
+    assert last_line(pages[0]) != "1"
+    assert [last_line(page) for page in pages[1:]] == [str(n) for n in range(2, len(pages) + 1)]
+
+
 def test_page_numbers_skip_the_envelopes_between_letters() -> None:
     letters = [make_letter(body=LONG_BODY), make_letter(body=LONG_BODY)]
     pages = pages_of(layout_pdf(LETTERS, letters, Extras(envelopes=True)))
