@@ -224,7 +224,6 @@ def compare(args: argparse.Namespace, parent: Path) -> None:
         print(f"  round {round_}: importune {seconds:6.2f} s ({cpu:5.2f} s CPU), again "
               f"{rerun:5.2f} s ({rerun / seconds:4.0%}); mailmerge {mm:6.2f} s "
               f"({mm_cpu:5.2f} s CPU)")  # fmt: skip
-        shutil.rmtree(folder)
     ours_rate = letters / median(first)
     their_rate = letters / median(theirs)
     print(f"txt, first run   importune {median(first):6.2f} s = {ours_rate:8,.0f} letters/s "
@@ -233,7 +232,6 @@ def compare(args: argparse.Namespace, parent: Path) -> None:
     print(f"  ratio          {ours_rate / their_rate:.2f}× mailmerge   (target ≥ 3×)")
     print(f"re-run, nothing changed: {median(again):.2f} s = {median(shares):.1%} of the first run"
           "   (target ≤ 15%)")  # fmt: skip
-    shutil.rmtree(pristine)
 
 
 def startup(args: argparse.Namespace, parent: Path) -> None:
@@ -259,7 +257,6 @@ def memory(args: argparse.Namespace, parent: Path) -> None:
         )
         peaks[letters] = peak
         print(f"memory: {letters:>7,} letters in {seconds:6.2f} s, peak RSS {peak / MIB:6.1f} MiB")
-        shutil.rmtree(folder)
     small, big = peaks.values()
     print(
         f"  {max(peaks):,} letters: {big / MIB:.1f} MiB (target ≤ 150), "
@@ -283,7 +280,6 @@ def pdf(args: argparse.Namespace, parent: Path) -> None:
         f"pdf: print (one PDF of {letters:,} letters, one Typst compile): {again:.2f} s = "
         f"{letters / again:,.0f} letters/s (first print, generating them too: {first:.2f} s)"
     )
-    shutil.rmtree(folder)
 
 
 def main() -> None:
@@ -316,6 +312,8 @@ def main() -> None:
         if not args.skip_pdf:
             pdf(args, parent)
     finally:
+        # Only now: on a disk mounted with `discard`, removing tens of thousands of files
+        # slows whatever creates files next, so no round cleans up before the next runs.
         shutil.rmtree(parent, ignore_errors=True)
     print(
         f"load average {os.getloadavg()[0]:.2f} at the end (other work on the machine skews "
