@@ -222,12 +222,16 @@ def _how_many(rows: list[dict[str, Any]]) -> int:
     return len({_identity(row) for row in rows})
 
 
-def _on_release(store: Store, case_id: int, stamp: str) -> Letters:
-    """Withdraw every letter not yet sent; bring back thank-you letters an undo withdrew."""
+def _on_release(store: Store, case_id: int, stamp: str, thanks_back: bool = True) -> Letters:
+    """Withdraw every letter not yet sent; bring back thank-you letters an undo withdrew
+    (unless ``thanks_back`` is false: a prisoner who died is thanked for by no one)."""
     rows = _letter_rows(store, case_id)
     sent = _sent(rows)
     withdraw = [row for row in rows if row["status"] in PENDING]
-    restore = [row for row in rows if row["status"] == "withdrawn" and row["template"] == THANKS]
+    restore = [
+        row for row in rows
+        if thanks_back and row["status"] == "withdrawn" and row["template"] == THANKS
+    ]  # fmt: skip
     _withdraw_and_restore(store, withdraw=withdraw, restore=restore, stamp=stamp)
     unsent = [row for row in withdraw if _identity(row) not in sent]
     return Letters(
@@ -247,29 +251,6 @@ def _on_undo(store: Store, case_id: int, stamp: str) -> Letters:
     return Letters(
         restored=_count([r for r in restore if _identity(r) not in sent], _restored_status),
         thanks_withdrawn=_how_many(withdraw),
-        sent=len(sent),
-    )
-
-
-def _on_death(store: Store, case_id: int, stamp: str) -> Letters:
-    """Withdraw every letter not yet sent: no official is asked to free, and no one
-    thanked for freeing, a prisoner who has died."""
-    rows = _letter_rows(store, case_id)
-    sent = _sent(rows)
-    withdraw = [row for row in rows if row["status"] in PENDING]
-    _withdraw_and_restore(store, withdraw=withdraw, restore=[], stamp=stamp)
-    unsent = [row for row in withdraw if _identity(row) not in sent]
-    return Letters(withdrawn=_count(unsent, lambda row: row["status"]), sent=len(sent))
-
-
-def _on_death_undone(store: Store, case_id: int, stamp: str) -> Letters:
-    """A death recorded by mistake: the letters of concern it withdrew are pending again."""
-    rows = _letter_rows(store, case_id)
-    sent = _sent(rows)
-    restore = [row for row in rows if row["status"] == "withdrawn" and row["template"] != THANKS]
-    _withdraw_and_restore(store, withdraw=[], restore=restore, stamp=stamp)
-    return Letters(
-        restored=_count([r for r in restore if _identity(r) not in sent], _restored_status),
         sent=len(sent),
     )
 
@@ -436,8 +417,10 @@ def edit_case(
     dying = was in HELD and becomes == "deceased"
     if dying or (was == "deceased" and becomes in HELD):
         with store.atomic():
-            change = _on_death if dying else _on_death_undone
-            letters = change(store, current["id"], _stamp(now))
+            if dying:  # no official asked to free, or thanked for freeing, the dead
+                letters = _on_release(store, current["id"], _stamp(now), thanks_back=False)
+            else:  # a death recorded by mistake: the letters it withdrew come back
+                letters = _on_undo(store, current["id"], _stamp(now))
             edited = store.edit("cases", current["id"], given)
         if dying:
             return Edited(case=edited, died=letters)

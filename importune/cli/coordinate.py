@@ -75,15 +75,7 @@ def say_undone(slug: str, undone: Undo) -> None:
     letters = undone.letters
     say(f"Release of {undone.released_on or 'an unknown day'} undone: "
         "released_on cleared, the released event removed from the timeline.")  # fmt: skip
-    if letters.restored_total:
-        by_status = ", ".join(f"{n:,} {status}" for status, n in sorted(letters.restored.items()))
-        say(f"{letters.restored_total:,} letter(s) pending again ({by_status}).")
-    else:
-        say("No letters to bring back.")
-    if letters.sent:
-        say(f"{letters.sent:,} letter(s) already sent stay sent.")
-    if letters.thanks_withdrawn:
-        say(f"{letters.thanks_withdrawn:,} thank-you letter(s) withdrawn.")
+    say_restored(letters)
     say(f"Letters go on: importune letters list --case {slug}")
 
 
@@ -93,13 +85,18 @@ def say_died(slug: str, letters: Letters) -> None:
     say(f"A mistake? importune case edit {slug} --status detained  (the letters come back)")
 
 
-def say_revived(letters: Letters) -> None:
-    """What taking back a death recorded by mistake did to the case's letters."""
+def say_restored(letters: Letters) -> None:
+    """The letters pending again after an undo (of a release, or of a death recorded by
+    mistake), those left as they were, and the thank-you letters withdrawn."""
     if letters.restored_total:
         by_status = ", ".join(f"{n:,} {status}" for status, n in sorted(letters.restored.items()))
         say(f"{letters.restored_total:,} letter(s) pending again ({by_status}).")
     else:
         say("No letters to bring back.")
+    if letters.sent:
+        say(f"{letters.sent:,} letter(s) already sent stay sent.")
+    if letters.thanks_withdrawn:
+        say(f"{letters.thanks_withdrawn:,} thank-you letter(s) withdrawn.")
 
 
 def _letters_withdrawn(letters: Letters) -> str:

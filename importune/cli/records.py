@@ -16,7 +16,7 @@ from importune.cli._common import (
     table,
     workspace,
 )
-from importune.cli.coordinate import say_died, say_released, say_revived, say_undone
+from importune.cli.coordinate import say_died, say_released, say_restored, say_undone
 from importune.errors import InvalidInput
 
 case_app = typer.Typer(
@@ -237,7 +237,7 @@ def case_edit(
     if edited.died:
         say_died(edited.case["slug"], edited.died)
     if edited.revived:
-        say_revived(edited.revived)
+        say_restored(edited.revived)
 
 
 @case_app.command("remove")
