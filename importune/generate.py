@@ -543,8 +543,9 @@ class _Run:
             return
         folders = dict.fromkeys(case["slug"] for case, _o, _a, _t, skip in self.plan.appeals
                                 if not skip)  # fmt: skip
-        for path in [self.out] * bool(folders) + [os.path.join(self.out, f) for f in folders]:
-            if os.path.islink(path) and path != self.out:
+        paths = [self.out, *(os.path.join(self.out, f) for f in folders)] if folders else []
+        for path in paths:
+            if path != self.out and os.path.islink(path):
                 # A letter is never written through a link to somewhere else.
                 raise ImportuneError(
                     f"{path} is a symbolic link; letters are written only into real "
