@@ -811,13 +811,12 @@ class _Maker:
             })  # fmt: skip
         if options.dry_run:
             return
-        source = f"{known.source}{self.member_digest(member)}{today.isoformat()}"
         self._stage(known.case_slug, name, content)
         done.writes.append(
             (known.case["id"], known.official["id"], member["id"] if member else None,
              known.template, known.language, options.fmt, known.stored + name,
              hashlib.sha256(content).hexdigest(), today.isoformat(), self.setup.stamp,
-             hashlib.sha256(source.encode()).hexdigest())
+             self.source(index, member, today))
         )  # fmt: skip
 
     def unchanged(
@@ -840,8 +839,7 @@ class _Maker:
         name = f"{known.head}{member['slug'] if member else 'unsigned'}{known.tail}"
         if row[6] != known.stored + name:  # path
             return False
-        source = f"{known.source}{self.member_digest(member)}{row[9]}"  # dated
-        if row[10] != hashlib.sha256(source.encode()).hexdigest():  # source_sha
+        if row[10] != self.source(index, member, row[9]):  # source_sha, from the date on record
             return False
         if not self.untouched(known.case_slug, name, row[11]):  # generated_at
             return False
@@ -862,10 +860,11 @@ class _Maker:
         content = self.renderer.render(letter)
         return content, hashlib.sha256(content).hexdigest()
 
-    def source(self, job: Job, index: int, on: dt.date) -> str:
-        """The sha256 of everything the letter is rendered from (see :func:`_run_key`):
-        the run's key, the appeal's records and template, the member, the date."""
-        text = f"{self.known(index).source}{self.member_digest(job.member)}{on.isoformat()}"
+    def source(self, index: int, member: dict[str, Any] | None, on: dt.date | str) -> str:
+        """The sha256 of everything a letter is rendered from (see :func:`_run_key`): the
+        run's key, the appeal's records and template, the member, the date."""
+        day = on if isinstance(on, str) else on.isoformat()
+        text = f"{self.known(index).source}{self.member_digest(member)}{day}"
         return hashlib.sha256(text.encode()).hexdigest()
 
     def untouched(self, folder: str, name: str, stamp: str | None) -> bool:
@@ -937,7 +936,7 @@ class _Maker:
         elif not render:
             return None  # a new letter: only rendering makes it
         dated = dt.date.fromisoformat(row["dated"]) if row else options.today
-        source = self.source(job, index, dated)
+        source = self.source(index, job.member, dated)
         folder, name = relative.split("/", 1)
         placed = row is not None and row["path"] == stored
         if placed and row["source_sha"] == source and not options.force:
@@ -968,7 +967,7 @@ class _Maker:
         if not same and dated != options.today:
             # The words changed: the letter is written anew, and dated today.
             dated = options.today
-            source = self.source(job, index, dated)
+            source = self.source(index, job.member, dated)
             content, digest = self.render(job, appeal, dated)
         holder = existing.at(stored)
         if holder is not None and row is not None and holder["id"] == row["id"]:
