@@ -35,18 +35,20 @@ sys.path.insert(0, str(ROOT))
 from importune import workspace as ws  # noqa: E402
 from importune.store import open_store  # noqa: E402
 
+# The seed page's case, then invented people: the sample gives its cases invented
+# dates and fates, which must never be read as a real prisoner's.
 PRISONERS = [
     ("Yusuf Dzhumaev", "UZ", "Karakul"),
-    ("Narges Mohammadi", "IR", "Tehran"),
-    ("Nguyen Van Dai", "VN", "Hanoi"),
-    ("Ales Bialiatski", "BY", "Minsk"),
-    ("Alaa Abd El-Fattah", "EG", "Cairo"),
-    ("Osman Kavala", "TR", "Istanbul"),
-    ("Salma al-Shehab", "SA", "Riyadh"),
-    ("Maria Kalesnikava", "BY", "Gomel"),
-    ("Dawit Isaak", "ER", "Asmara"),
-    ("Ilham Tohti", "CN", "Urumqi"),
-    ("Gulnara Karimova-Sattarova, poet and teacher of the Samarkand region", "UZ", "Samarkand"),
+    ("Parisa Karimi", "IR", "Tehran"),
+    ("Tran Van Minh", "VN", "Hanoi"),
+    ("Andrei Sakovich", "BY", "Minsk"),
+    ("Omar Hassan Fathy", "EG", "Cairo"),
+    ("Mehmet Yildiz", "TR", "Istanbul"),
+    ("Noura al-Harbi", "SA", "Riyadh"),
+    ("Volha Miklashevich", "BY", "Gomel"),
+    ("Tesfaye Haile", "ER", "Asmara"),
+    ("Adil Tursun", "CN", "Urumqi"),
+    ("Dilnoza Yusupova-Karimova, poet and teacher of the Samarkand region", "UZ", "Samarkand"),
 ]
 STATUSES = ["detained", "released", "detained", "released", "detained", "unknown", "deceased"]
 NOTES = {
