@@ -235,13 +235,19 @@ def _member_slug(member: dict[str, Any] | None) -> str:
 
 
 def relative_path(job: Job, extension: str) -> str:
-    """``<case-slug>/<official-slug>--<member-slug or unsigned><ext>``, with the template's
-    name before the extension when it is not the letter of concern (``.thanks.txt``), so a
-    thank-you letter never takes a letter of concern's place. Slugs and template names are
-    checked ASCII words, so the path cannot climb out of the output folder."""
-    kind = "" if job.template == CONCERN else f".{job.template}"
-    case, official, member = job.case["slug"], job.official["slug"], _member_slug(job.member)
-    return f"{case}/{official}--{member}{kind}{extension}"
+    """``<case-slug>/<official-slug>--<member-slug or unsigned><ext>`` (see :func:`file_name`)."""
+    return f"{job.case['slug']}/{file_name(job.official, job.member, job.template, extension)}"
+
+
+def file_name(
+    official: Mapping[str, Any], member: Mapping[str, Any] | None, template: str, extension: str
+) -> str:
+    """``<official-slug>--<member-slug or unsigned><ext>``, with the template's name before
+    the extension when it is not the letter of concern (``.thanks.txt``), so a thank-you
+    letter never takes a letter of concern's place. Slugs and template names are checked
+    ASCII words, so the path cannot climb out of the output folder."""
+    kind = "" if template == CONCERN else f".{template}"
+    return f"{official['slug']}--{_member_slug(member)}{kind}{extension}"
 
 
 def _stored_prefix(out: Path, base: Path) -> str:
@@ -757,7 +763,6 @@ class _Maker:
             case, official, appeal, template, _skip = self.setup.plan.appeals[index]
             asked = self.composer.letter_language(appeal, official)
             template_file, language = self.composer.resolve(template, asked, case["slug"])
-            kind = "" if template == CONCERN else f".{template}"
             sources = [case, official, appeal, template, template_file, language,
                        self.composer.source_digest(template_file)]  # fmt: skip
             appeal_sha = hashlib.sha256(_canonical(sources)).hexdigest()
@@ -767,8 +772,6 @@ class _Maker:
                 official=official,
                 case_slug=case["slug"],
                 official_slug=official["slug"],
-                head=f"{official['slug']}--",
-                tail=f"{kind}{self.extension}",
                 stored=f"{self.setup.prefix}{case['slug']}/",
                 template=template,
                 template_file=template_file,
@@ -792,8 +795,7 @@ class _Maker:
         order, less the decisions that only letters on record need)."""
         known = self.known(index)
         options = self.options
-        slug = member["slug"] if member else "unsigned"
-        name = f"{known.head}{slug}{known.tail}"
+        name = file_name(known.official, member, known.template, self.extension)
         today = options.today
         letter = self.composer.compose(
             known.case, known.official, member, known.appeal, on=today
@@ -836,7 +838,7 @@ class _Maker:
         row = existing.by_key.get((member["id"] if member else 0, known.template, known.language))
         if row is None:
             return False
-        name = f"{known.head}{member['slug'] if member else 'unsigned'}{known.tail}"
+        name = file_name(known.official, member, known.template, self.extension)
         if row[6] != known.stored + name:  # path
             return False
         if row[10] != self.source(index, member, row[9]):  # source_sha, from the date on record
@@ -969,10 +971,10 @@ class _Maker:
             dated = options.today
             source = self.source(index, job.member, dated)
             content, digest = self.render(job, appeal, dated)
-        holder = existing.at(stored)
+        holder = existing.at(stored)  # another letter with this file, if any
         if holder is not None and row is not None and holder["id"] == row["id"]:
-            holder = row  # the letter itself
-        if holder is not None and holder is not row and holder["status"] in ("printed", "sent"):
+            holder = None
+        if holder is not None and holder["status"] in ("printed", "sent"):
             # Another letter has this file (the same one, in the language the appeal
             # had before) and it has gone to print: it is not replaced.
             entry["reason"] = f"{stored} was already {holder['status']}"
@@ -980,7 +982,7 @@ class _Maker:
         entry["state"] = "generated"
         if options.dry_run:
             return entry
-        if holder is not None and holder is not row:
+        if holder is not None:
             done.superseded.append(holder["id"])
         self._stage(folder, name, content)
         done.writes.append(
@@ -1025,8 +1027,6 @@ class _Known:
     official: dict[str, Any]
     case_slug: str  # the case's folder
     official_slug: str
-    head: str  # "<official-slug>--"
-    tail: str  # ".thanks" or "", then the extension
     stored: str  # the letters table's path up to the file name
     template: str
     template_file: str  # the template's path in the letters folder
