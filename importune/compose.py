@@ -816,15 +816,9 @@ class Composer:
     # -- rendering and its refusals --------------------------------------------------------
 
     def _render(self, relative: str, context: Mapping[str, Any]) -> str:
-        """``compiled.render(context)``, less the copying it does for every letter: the
-        context is made from the template's globals and the letter's records in one step."""
         compiled = self.template(relative)
         try:
-            try:
-                state = compiled.new_context({**compiled.globals, **context}, shared=True)
-                return self.env.concat(compiled.root_render_func(state))  # type: ignore[attr-defined]
-            except Exception:
-                self.env.handle_exception()  # raises it again, with the template's lines
+            return compiled.render(context)
         except ImportuneError:
             raise
         except Exception as error:
