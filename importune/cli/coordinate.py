@@ -81,7 +81,7 @@ def say_undone(slug: str, undone: Undo) -> None:
 
 def say_died(slug: str, letters: Letters) -> None:
     """What marking a case deceased did to its letters (``case edit CASE --status deceased``)."""
-    say(_letters_withdrawn(letters).replace("not yet sent", "not yet sent, never to be printed"))
+    say(_letters_withdrawn(letters, "not yet sent, never to be printed"))
     say(f"A mistake? importune case edit {slug} --status detained  (the letters come back)")
 
 
@@ -99,10 +99,10 @@ def say_restored(letters: Letters) -> None:
         say(f"{letters.thanks_withdrawn:,} thank-you letter(s) withdrawn.")
 
 
-def _letters_withdrawn(letters: Letters) -> str:
+def _letters_withdrawn(letters: Letters, which: str = "not yet sent") -> str:
     if letters.withdrawn_total:
         by_status = ", ".join(f"{n:,} {status}" for status, n in sorted(letters.withdrawn.items()))
-        line = f"Withdrew {letters.withdrawn_total:,} letter(s) not yet sent ({by_status})"
+        line = f"Withdrew {letters.withdrawn_total:,} letter(s) {which} ({by_status})"
     else:
         line = "No letters were pending"
     if letters.sent:

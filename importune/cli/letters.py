@@ -84,13 +84,12 @@ def generate_letters(
         print_json(outcome.as_json())
         return
     verb = "Would write" if dry_run else "Wrote"
-    lines = [
+    say(
         f"{verb} {outcome.generated} letter(s) to {options.out}/; "
         f"{outcome.unchanged} unchanged, {outcome.skipped} skipped."
-    ]
+    )
     if outcome.generated and not dry_run:
-        lines.append("Next: importune letters list, then print them and post them.")
-    say("\n".join(lines))
+        say("Next: importune letters list, then print them and post them.")
 
 
 def _with_progress(store, options):  # type: ignore[no-untyped-def]
