@@ -250,7 +250,11 @@ def examine(store: Store, letters_dir: Path, today: dt.date | None = None) -> li
                 f"importune case release {slug}" + (f" --on {case['released_on']}" if on else "")
             )
         else:
-            fix = f"print and post none of them (importune letters list --case {slug})"
+            # Marked deceased behind importune's back: marking it again withdraws them.
+            fix = (
+                f"withdraw them: importune case edit {slug} --status detained, then "
+                f"importune case edit {slug} --status deceased"
+            )
         add(
             ERROR,
             "pending-after-release",

@@ -250,10 +250,13 @@ def test_letters_pending_for_a_prisoner_who_died_are_an_error(ok: Run, run: Run)
         finding["kind"] == "pending-after-release"
         and "deceased, yet 1 letter" in finding["message"]
     )
-    assert (
-        finding["fix"]
-        == "print and post none of them (importune letters list --case yusuf-dzhumaev)"
+    assert finding["fix"] == (
+        "withdraw them: importune case edit yusuf-dzhumaev --status detained, then "
+        "importune case edit yusuf-dzhumaev --status deceased"
     )
+    ok("case", "edit", "yusuf-dzhumaev", "--status", "detained")
+    ok("case", "edit", "yusuf-dzhumaev", "--status", "deceased")
+    assert findings(run) == []  # the fix, followed, leaves nothing pending
 
 
 @pytest.mark.usefixtures("campaign")
