@@ -72,6 +72,18 @@ def build(folder: Path, cases: int, officials: int, members: int) -> None:
         )
 
 
+def campaign_in(
+    folder: Path, ok: Run, monkeypatch: pytest.MonkeyPatch, cases: int, officials: int, members: int
+) -> Path:
+    """A new workspace in ``folder``, the one the commands use from now on, with a campaign
+    built in it (see :func:`build`)."""
+    monkeypatch.setenv("IMPORTUNE_DB", str(folder / "importune.db"))
+    monkeypatch.setenv("IMPORTUNE_LETTERS", str(folder / "letters"))
+    ok("init", str(folder), "--group", "Global Importune")
+    build(folder, cases=cases, officials=officials, members=members)
+    return folder
+
+
 def generate_json(ok: Run, *args: str) -> dict[str, Any]:
     import json
 
@@ -132,11 +144,7 @@ def test_statements_per_run_do_not_grow_with_the_letters(
 ) -> None:
     counts = {}
     for members in (2, 50):
-        folder = tmp_path / f"campaign-{members}"
-        monkeypatch.setenv("IMPORTUNE_DB", str(folder / "importune.db"))
-        monkeypatch.setenv("IMPORTUNE_LETTERS", str(folder / "letters"))
-        ok("init", str(folder), "--group", "Global Importune")
-        build(folder, cases=2, officials=3, members=members)
+        campaign_in(tmp_path / f"campaign-{members}", ok, monkeypatch, 2, 3, members)
         runs = []
         for step in ("first", "again", "edited"):
             if step == "edited":
@@ -249,11 +257,8 @@ def test_jobs_write_the_same_files_and_rows_as_one_process(
     monkeypatch.setitem(generate.CHUNK, fmt, 2)  # several chunks, even for a small campaign
     made = {}
     for jobs in ("1", "2"):
-        folder = tmp_path / f"jobs-{jobs}"
-        monkeypatch.setenv("IMPORTUNE_DB", str(folder / "importune.db"))
-        monkeypatch.setenv("IMPORTUNE_LETTERS", str(folder / "letters"))
-        ok("init", str(folder), "--group", "Global Importune")
-        build(folder, cases=2, officials=2, members=2 if fmt == "pdf" else 5)
+        members = 2 if fmt == "pdf" else 5
+        folder = campaign_in(tmp_path / f"jobs-{jobs}", ok, monkeypatch, 2, 2, members)
         first = generate_json(ok, "--format", fmt, "--jobs", jobs)
         again = generate_json(ok, "--format", fmt, "--jobs", jobs)
         assert again["unchanged"] == first["generated"] == len(first["letters"])
@@ -271,16 +276,18 @@ def test_pdf_workers_forked_by_a_new_process_make_the_same_letters(
 ) -> None:
     """A new ``generate-letters --format pdf`` has run no Typst yet, so its workers are
     forked (not started afresh); their PDFs and rows are those of one process."""
+    import subprocess
+    import sys
+
     from process_helpers import run_ok
 
-    assert generate._start_method("txt") == "fork"
+    asked = "from importune.generate import _start_method; print(_start_method('pdf'))"
+    fresh = subprocess.run([sys.executable, "-c", asked], capture_output=True, text=True)
+    assert fresh.stdout.strip() == "fork", fresh.stderr  # what a new process chooses
     made = {}
     for jobs in ("1", "2"):
-        folder = tmp_path / f"jobs-{jobs}"
-        monkeypatch.setenv("IMPORTUNE_DB", str(folder / "importune.db"))
-        monkeypatch.setenv("IMPORTUNE_LETTERS", str(folder / "letters"))
-        ok("init", str(folder), "--group", "Global Importune")
-        build(folder, cases=3, officials=2, members=3)  # 18 letters: two chunks of 16
+        # 18 letters: two chunks of 16
+        folder = campaign_in(tmp_path / f"jobs-{jobs}", ok, monkeypatch, 3, 2, 3)
         done = run_ok(folder, "generate-letters", "--format", "pdf", "--jobs", jobs, "--json")
         assert '"generated": 18' in done.stdout
         rows = [(*row[:-1], bool(row[-1])) for row in letter_rows(folder)]
