@@ -124,13 +124,20 @@ def test_the_letters_never_reach_the_disk(tmp_path: Path) -> None:
     assert not (tmp_path / DATA_FILE).exists()
 
 
-def test_an_older_layout_reading_sys_inputs_still_prints(tmp_path: Path) -> None:
-    """A workspace copied layout.typ before its letters came in memory: it still works."""
+def letters_with_layout(tmp_path: Path, layout: str) -> Path:
+    """A letters folder holding only a ``layout.typ`` of these words."""
     letters = tmp_path / "letters"
     letters.mkdir()
-    (letters / "layout.typ").write_text(
+    (letters / "layout.typ").write_text(layout, encoding="utf-8")
+    return letters
+
+
+def test_an_older_layout_reading_sys_inputs_still_prints(tmp_path: Path) -> None:
+    """A workspace copied layout.typ before its letters came in memory: it still works."""
+    letters = letters_with_layout(
+        tmp_path,
         "#let data = json(bytes(sys.inputs.letters))\n"
-        "#for letter in data.letters [#letter.signature #pagebreak(weak: true)]\n"
+        "#for letter in data.letters [#letter.signature #pagebreak(weak: true)]\n",
     )
     renderer = Renderer(letters, "pdf")
     pages = pages_of(renderer.render_many([make_letter(), cyrillic_letter()]))
@@ -138,12 +145,11 @@ def test_an_older_layout_reading_sys_inputs_still_prints(tmp_path: Path) -> None
 
 
 def test_an_error_in_a_layout_names_its_file_and_line(tmp_path: Path) -> None:
-    letters = tmp_path / "letters"
-    letters.mkdir()
-    (letters / "layout.typ").write_text(
+    letters = letters_with_layout(
+        tmp_path,
         "// reads the letters from sys.inputs.letters-file\n"
         '#let data = json(sys.inputs.at("letters-file"))\n'
-        "#data.nope\n"
+        "#data.nope\n",
     )
     with pytest.raises(ImportuneError, match=r"layout\.typ, line 3: .*nope"):
         Renderer(letters, "pdf").render(make_letter())
