@@ -415,7 +415,10 @@ def edit_case(
             f"importune case release {slug} --on {day}"
         )
     dying = was in HELD and becomes == "deceased"
-    if dying or (was == "deceased" and becomes in HELD):
+    # A death recorded by mistake on a case that was held: what it withdrew comes back. (One
+    # released before it died keeps the release's withdrawals: those were no mistake.)
+    reviving = was == "deceased" and becomes in HELD and not current["released_on"]
+    if dying or reviving:
         with store.atomic():
             if dying:  # no official asked to free, or thanked for freeing, the dead
                 letters = _on_release(store, current["id"], _stamp(now), thanks_back=False)

@@ -388,6 +388,19 @@ def test_a_death_withdraws_every_letter_not_yet_sent_and_a_mistake_is_undone(
 
 
 @pytest.mark.usefixtures("campaign")
+def test_a_death_after_the_release_brings_back_nothing_the_release_withdrew(
+    ok: Run, sql: Sql
+) -> None:
+    ok("case", "release", YUSUF, "--on", "2024-06-01")
+    released = statuses(sql)
+    died = ok("case", "edit", YUSUF, "--status", "deceased").stdout
+    assert died == f"Updated case {YUSUF}.\n"  # the release withdrew them already
+    said = ok("case", "edit", YUSUF, "--status", "detained").stdout
+    assert "pending again" not in said
+    assert statuses(sql) == released  # still withdrawn: the release was no mistake
+
+
+@pytest.mark.usefixtures("campaign")
 def test_a_refused_death_changes_nothing(refused: Refused, sql: Sql) -> None:
     """Refused with another field (a bad date), the status and the letters stay."""
     line = refused("case", "edit", YUSUF, "--status", "deceased", "--detained-on", "2001-13-01")
