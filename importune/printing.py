@@ -303,6 +303,7 @@ def print_member(
             members=[person["slug"]],
             today=today,
             collect=True,
+            receipt=False,  # print marks letters printed next, which voids any receipt
         ),
     )
     current = {
