@@ -57,11 +57,14 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 from stat import S_ISREG
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from importune import receipts
 from importune.errors import ImportuneError, InvalidInput, NotFound
 from importune.records import SLUG_RE
-from importune.store import Store
+
+if TYPE_CHECKING:
+    from importune.store import Store
 
 TEMP_SUFFIX = ".importune-tmp"
 OLD_SUFFIX = ".importune-old"
@@ -97,6 +100,7 @@ class Options:
     dry_run: bool = False
     collect: bool = True  # keep every letter's entry, for --json
     jobs: int | None = None  # processes that render; None: every core for a big run
+    receipt: bool = True  # leave a receipt for a run again (see importune.receipts)
     today: dt.date = field(default_factory=dt.date.today)
 
 
@@ -273,6 +277,11 @@ def generate(
     if on_total:
         on_total(len(jobs))
     outer = store.db.conn.in_transaction  # a caller's transaction, with writes of its own
+    receipt = options.receipt and not options.dry_run
+    if receipt:
+        # What the letters are made from outside the database, as the run starts: a file
+        # changed while it runs makes its receipt unlike the next run's.
+        asked, inputs = receipts.key(options), receipts.inputs(options.letters_dir, options.fmt)
     outcome = Outcome()
     run: _Run | None = None
     results: Generator[_Done, None, None] | None = None
@@ -302,6 +311,13 @@ def generate(
                 # committed: all of the run is kept, never half of it.
                 after_commit.enter_context(_interrupts_deferred())
                 _rename_all(store, options, run.stamp, run.base, run.fresh_ids())
+            if receipt:
+                # Last, after every row: the triggers void receipts on each letter written.
+                receipts.write(
+                    store.db.conn, asked, inputs,
+                    unchanged=outcome.generated + outcome.unchanged, skipped=outcome.skipped,
+                    made_at=run.stamp,
+                )  # fmt: skip
     except BaseException:
         if results is not None:
             results.close()  # the workers stop before their files are swept away
@@ -318,6 +334,68 @@ def generate(
     if not options.dry_run and options.collect:
         _fill_ids(store, outcome, options.fmt)
     return outcome
+
+
+def rerun(db: Path, options: Options) -> Outcome | None:
+    """The outcome of a run again that changes nothing, known from the last run's receipt
+    without rendering a letter; None when the run must be decided the long way.
+
+    With a receipt for the same question and inputs (see :mod:`importune.receipts`),
+    nothing a letter is made from changed since that run; then no run may have left
+    files to sweep, and every letter file under the output folder must still be the one
+    written (one stat each, as :meth:`_Maker.untouched`). It reads the database with
+    plain sqlite3 and writes nothing: a run again costs the time to read the letters'
+    paths and stat their files, not the time to load Jinja2 and sqlite-utils.
+    """
+    if options.force or options.dry_run or options.collect:
+        return None
+    db = Path(db).resolve()
+    try:
+        # mode=rw: never creates a missing file (the long way says what is wrong).
+        conn = sqlite3.connect(f"{db.as_uri()}?mode=rw", uri=True)
+    except sqlite3.Error:
+        return None
+    try:
+        conn.execute("PRAGMA query_only = ON")
+        conn.execute("BEGIN")  # one snapshot: the receipt and the letters it vouches for
+        receipt = receipts.read(conn, receipts.key(options))
+        if receipt is None or receipt[0] != receipts.inputs(options.letters_dir, options.fmt):
+            return None
+        rows = conn.execute(
+            "SELECT path, generated_at FROM letters WHERE format = ?", (options.fmt,)
+        ).fetchall()
+    except sqlite3.Error:  # no receipts table yet (an older schema), a busy or damaged file
+        return None
+    finally:
+        conn.close()
+    if _leftovers(options.out):
+        return None
+    prefix = _stored_prefix(options.out, db.parent)
+    out, cut = str(options.out), len(prefix)
+    for path, stamp in rows:
+        if path.startswith(prefix) and not _stamped(f"{out}/{path[cut:]}", _stamp_ns(stamp)):
+            return None
+    return Outcome(unchanged=receipt[1], skipped=receipt[2])
+
+
+def _leftovers(out: Path) -> bool:
+    """Whether ``out`` holds what :func:`_sweep` removes or puts back (a killed run's)."""
+    try:
+        folders = [entry for entry in os.scandir(out) if entry.is_dir(follow_symlinks=False)]
+    except FileNotFoundError:
+        return False
+    except OSError:
+        return True
+    for folder in folders:
+        if folder.name.endswith(TEMP_SUFFIX):
+            return True
+        try:
+            names = os.listdir(folder.path)
+        except OSError:
+            return True
+        if any(name.endswith((TEMP_SUFFIX, OLD_SUFFIX)) for name in names):
+            return True
+    return False
 
 
 LOCK = "DELETE FROM letters WHERE 0"
@@ -874,11 +952,7 @@ class _Maker:
         each letter's modification time to its own stamp (``generated_at``, to the
         microsecond), and anything that writes the file after (an editor, a script)
         moves it. One stat, no read."""
-        try:
-            stat = os.stat(f"{self.out}/{folder}/{name}")
-        except OSError:
-            return False
-        return stat.st_mtime_ns == _stamp_ns(stamp) and S_ISREG(stat.st_mode)
+        return _stamped(f"{self.out}/{folder}/{name}", _stamp_ns(stamp))
 
     def holds(self, folder: str, name: str, digest: str) -> bool:
         """Whether the file on disk is there and has exactly the bytes on record (read and
@@ -1033,6 +1107,15 @@ class _Known:
     language: str
     source: str  # the run's key and the appeal's digest, as source_sha begins
     appeal: dict[str, Any]  # the appeal as its letters are composed (with the template)
+
+
+def _stamped(path: str, stamp_ns: int | None) -> bool:
+    """Whether ``path`` is a file whose time is ``stamp_ns`` (see :meth:`_Maker.untouched`)."""
+    try:
+        stat = os.stat(path)
+    except OSError:
+        return False
+    return stat.st_mtime_ns == stamp_ns and S_ISREG(stat.st_mode)
 
 
 @lru_cache(maxsize=64)

@@ -195,6 +195,33 @@ def m003_search_index_found_by_datasette(db: sqlite_utils.Database) -> None:
         db.execute(statement)
 
 
+@migrations()
+def m004_receipts(db: sqlite_utils.Database) -> None:
+    """Receipts of ``generate-letters`` runs, voided by any change to what letters are made of.
+
+    A run leaves a receipt (see ``importune/receipts.py``) so that running it again with
+    nothing changed is known without rendering a letter. Triggers empty the table on
+    every insert, edit or removal in the tables a letter is made from or recorded in,
+    whichever program makes it, so a receipt never outlives what it vouches for.
+    """
+    db.execute(
+        """CREATE TABLE receipts (
+            key TEXT PRIMARY KEY,
+            inputs TEXT NOT NULL,
+            unchanged INTEGER NOT NULL,
+            skipped INTEGER NOT NULL,
+            made_at TEXT NOT NULL
+        )"""
+    )
+    # The list as it shipped with m004 (receipts.WATCHED names the same tables).
+    for table in ("settings", "cases", "events", "officials", "appeals", "members", "letters"):
+        for event in ("INSERT", "UPDATE", "DELETE"):
+            db.execute(
+                f"CREATE TRIGGER {table}_{event.lower()}_voids_receipts AFTER {event} "
+                f"ON {table} BEGIN DELETE FROM receipts; END"
+            )
+
+
 SCHEMA_VERSION = len(migrations._migrations)
 """How many migrations this importune knows; PRAGMA user_version is set to it."""
 

@@ -108,13 +108,19 @@ def letter_rows(folder: Path) -> list[tuple[Any, ...]]:
 
 @pytest.fixture
 def traced(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
-    """Every SQL statement sent on any connection opened from now on."""
+    """Every SQL statement sent on any connection opened from now on, not the triggers
+    SQLite runs for it: the trace shows each trigger run as its statement again (with its
+    values bound, so a statement sent twice is two different lines)."""
     sent: list[str] = []
     connect = sqlite3.connect
 
+    def trace(statement: str) -> None:
+        if not sent or sent[-1] != statement:
+            sent.append(statement)
+
     def tracing(*args: Any, **kwargs: Any) -> sqlite3.Connection:
         conn = connect(*args, **kwargs)
-        conn.set_trace_callback(sent.append)
+        conn.set_trace_callback(trace)
         return conn
 
     monkeypatch.setattr(sqlite3, "connect", tracing)

@@ -198,6 +198,7 @@ def test_a_blank_database_is_migrated_forward(tmp_path: Path, ok: Run) -> None:
             ("importune", "m001_initial"),
             ("importune", "m002_search_and_sources"),
             ("importune", "m003_search_index_found_by_datasette"),
+            ("importune", "m004_receipts"),
         ]
         assert conn.execute("PRAGMA user_version").fetchone()[0] == len(applied)
 
@@ -278,8 +279,14 @@ SCHEMA = {
         "status TEXT notnull", "generated_at TEXT notnull", "printed_at TEXT", "sent_at TEXT",
         "withdrawn_at TEXT", "source_sha TEXT",
     ],
+    "receipts": [
+        "key TEXT pk", "inputs TEXT notnull", "unchanged INTEGER notnull",
+        "skipped INTEGER notnull", "made_at TEXT notnull",
+    ],
     "_sqlite_migrations": ["id INTEGER pk", "migration_set TEXT", "name TEXT", "applied_at TEXT"],
 }  # fmt: skip
+# Every change to what letters are made from (or to the letters) voids the receipts.
+VOIDING = ("settings", "cases", "events", "officials", "appeals", "members", "letters")
 
 FOREIGN_KEYS = {
     ("events", "case_id", "cases", "CASCADE"),
@@ -313,7 +320,11 @@ def test_the_exact_schema_a_blank_database_reaches(workspace: Path) -> None:
         triggers = {name for (name,) in conn.execute(
             "SELECT name FROM sqlite_master WHERE type = 'trigger'"
         )}
-        assert triggers == {"cases_fts_insert", "cases_fts_update", "cases_fts_delete"}
+        assert triggers == {"cases_fts_insert", "cases_fts_update", "cases_fts_delete"} | {
+            f"{table}_{event}_voids_receipts"
+            for table in VOIDING
+            for event in ("insert", "update", "delete")
+        }
         for table, expected in SCHEMA.items():
             columns = [
                 f"{name} {kind}" + (" notnull" if notnull else "") + (" pk" if pk else "")
@@ -334,7 +345,7 @@ def test_the_exact_schema_a_blank_database_reaches(workspace: Path) -> None:
                     unique.add((table, cols))
         assert unique == UNIQUE
         assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
-        assert conn.execute("PRAGMA user_version").fetchone()[0] == 3
+        assert conn.execute("PRAGMA user_version").fetchone()[0] == 4
 
 
 def test_every_connection_checks_foreign_keys_and_waits_when_busy(workspace: Path) -> None:

@@ -54,7 +54,7 @@ def generate_letters(
 ) -> None:
     """Write every letter of the campaign: one per active appeal and member."""
     from importune.formats import FORMATS
-    from importune.generate import Options, generate
+    from importune.generate import Options, generate, rerun
 
     if format_ not in FORMATS:
         raise typer.BadParameter(
@@ -75,11 +75,13 @@ def generate_letters(
         collect=json_,
         jobs=jobs,
     )
-    with workspace(ctx) as store:
-        if json_ or not sys.stdout.isatty():
-            outcome = generate(store, options)
-        else:
-            outcome = _with_progress(store, options)
+    outcome = rerun(conf.db_path, options)  # nothing changed since the last run: known at once
+    if outcome is None:
+        with workspace(ctx) as store:
+            if json_ or not sys.stdout.isatty():
+                outcome = generate(store, options)
+            else:
+                outcome = _with_progress(store, options)
     if json_:
         print_json(outcome.as_json())
         return
