@@ -51,6 +51,7 @@ import os
 import shutil
 import signal
 import sqlite3
+import time
 from collections import deque
 from collections.abc import Callable, Generator, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -954,6 +955,22 @@ class _Maker:
         moves it. One stat, no read."""
         return _stamped(f"{self.out}/{folder}/{name}", _stamp_ns(stamp))
 
+    def restamped(self, folder: str, name: str, row: Mapping[str, Any]) -> bool:
+        """Whether the file holds the bytes on record under another time (copied without
+        its times, restored from a backup, synced); if so it gets its run's stamp back
+        (not in a dry run), so the next run knows it with one stat again, or from the
+        run's receipt (see :func:`rerun`)."""
+        if not self.holds(folder, name, row["sha256"]):
+            return False
+        stamp_ns = _stamp_ns(row["generated_at"])
+        if stamp_ns is not None and not self.options.dry_run:
+            with contextlib.suppress(OSError):
+                os.utime(
+                    f"{self.out}/{folder}/{name}", ns=(time.time_ns(), stamp_ns),
+                    follow_symlinks=False,
+                )  # fmt: skip
+        return True
+
     def holds(self, folder: str, name: str, digest: str) -> bool:
         """Whether the file on disk is there and has exactly the bytes on record (read and
         hashed: a hand edit is found and undone)."""
@@ -1018,7 +1035,7 @@ class _Maker:
         if placed and row["source_sha"] == source and not options.force:
             # Nothing it is made from changed: the file on disk decides, not a render.
             stamp = row["generated_at"]
-            if self.untouched(folder, name, stamp) or self.holds(folder, name, row["sha256"]):
+            if self.untouched(folder, name, stamp) or self.restamped(folder, name, row):
                 entry["state"] = "unchanged"
                 return entry
             on_disk: bool | None = False
