@@ -162,6 +162,10 @@ def test_a_long_letter_runs_on_and_the_next_starts_on_a_new_page(workspace: None
     starts = [i for i, p in enumerate(pages) if text_lines(p)[:1] == ["Hedwig Brandauer"]]
     assert len(starts) == 3 and starts[0] == 0 and starts[1] >= 2
     assert "UNITED STATES" in page_text(pages[starts[1]])
+    # Numbered from the long letter's second page; the letters after it are not numbered.
+    last = [text_lines(page)[-1] for page in pages]
+    assert last[1 : starts[1]] == [str(n) for n in range(2, starts[1] + 1)]
+    assert not any(last[start].isdigit() for start in starts)
 
 
 # -- envelopes and labels -------------------------------------------------------------------

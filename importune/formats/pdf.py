@@ -22,11 +22,23 @@ so a letter prints the same on every machine and :class:`FontCoverage` knows
 exactly which characters can be printed: a letter holding a script that no font
 has is refused before anything is written, rather than printed with empty boxes.
 
+Page numbers (from a letter's second page on) cost Typst a second pass over the whole
+document: a footer that knows where its letter starts needs the first pass's pages. Most
+letters fit on one page, where no number shows. So a layout that knows ``page-numbers``
+is first compiled without them, and the pages are counted: one per letter (and envelope)
+means no letter ran on, and that PDF is the one a numbered layout would give. Otherwise the
+letters are laid out again, numbered. An older layout is compiled once, numbered, as before.
+
+A PDF to read on screen (``generate-letters --format pdf``) is tagged for accessibility
+(reading order, structure for screen readers); one printed on paper (``print``) is not:
+tags are half the bytes of a pile of letters, and a fifth of its time.
+
 Same letter, same bytes: the PDF's dates come from the letter's date, not the clock.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import os
 import re
@@ -41,7 +53,7 @@ from fontTools import unicodedata as font_unicodedata
 from fontTools.ttLib import TTCollection, TTFont, TTLibError
 
 from importune.errors import ImportuneError, NotFound
-from importune.formats.common import layout_data, noon_utc, one_line, slug_of
+from importune.formats.common import layout_data, noon_utc, slug_of
 from importune.workspace import default_letters
 
 if TYPE_CHECKING:
@@ -68,8 +80,18 @@ MAIN_FONT = "Noto Serif"
 _INVISIBLE_CATEGORIES = frozenset({"Cc", "Cf", "Zl", "Zp"})
 _VARIATION_SELECTORS = (range(0xFE00, 0xFE10), range(0xE0100, 0xE01F0))
 
+# Bidirectional classes that read left to right in a left-to-right letter, isolated or not
+# (strong left-to-right, numbers and separators, neutrals, marks): a letter made of these
+# alone is laid out the same without Unicode isolates. Right-to-left letters (R, AL), Arabic
+# digits (AN) and the explicit direction controls need them.
+_LEFT_TO_RIGHT = frozenset({"L", "EN", "ES", "ET", "CS", "NSM", "BN", "B", "S", "WS", "ON"})
+
 # Where a Typst diagnostic points: "┌─ layout.typ:12:5".
 _PLACE = re.compile(r"┌─ (?P<file>\S+):(?P<line>\d+):(?P<column>\d+)")
+# The page tree of a PDF Typst writes: "/Type/Pages/Count 1000/Kids[...]".
+_PAGE_TREE = re.compile(rb"/Type\s*/Pages\s*/Count\s+(\d+)")
+PAGE_NUMBERS = "page-numbers"
+"""The data's switch for page numbers (a layout that has none ignores it)."""
 
 
 def font_dirs(letters_dir: Path) -> list[Path]:
@@ -120,6 +142,12 @@ def _codepoints(path: Path, size: int, mtime_ns: int) -> frozenset[int]:
         return frozenset()
 
 
+@cache
+def _left_to_right(char: str) -> bool:
+    """Whether a character reads left to right in a left-to-right letter, isolated or not."""
+    return unicodedata.bidirectional(char) in _LEFT_TO_RIGHT
+
+
 def _needs_glyph(char: str) -> bool:
     code = ord(char)
     if any(code in block for block in _VARIATION_SELECTORS):
@@ -164,12 +192,16 @@ class FontCoverage:
             stat = path.stat()
             covered |= _codepoints(path, stat.st_size, stat.st_mtime_ns)
         self.codepoints = frozenset(covered)
+        # Printable ASCII all covered (as by Noto Serif): an ASCII text needs no more look.
+        self.ascii = all(code in self.codepoints for code in range(0x20, 0x7F))
 
     def missing(self, texts: Iterable[str]) -> set[str]:
         """The characters of ``texts`` that no font has (and that need a glyph)."""
+        text = "".join(texts)
+        if self.ascii and text.isascii():
+            return set()  # the rest of ASCII are control characters, which need no glyph
         covered = self.codepoints
-        chars = set("".join(texts))
-        return {char for char in chars if ord(char) not in covered and _needs_glyph(char)}
+        return {char for char in set(text) if ord(char) not in covered and _needs_glyph(char)}
 
 
 def _texts(data: dict[str, Any]) -> list[str]:
@@ -193,11 +225,21 @@ def _font_order(fonts: typst.Fonts) -> list[str]:
     return list(dict.fromkeys([MAIN_FONT, *sorted(user), *sorted(shipped)]))
 
 
-class PdfLayout:
-    """``layout.typ`` with its fonts, compiled by one Typst compiler for a whole run."""
+def page_count(pdf: bytes) -> int | None:
+    """The pages of a PDF that Typst wrote (its page tree's count), or None when unsure."""
+    found = _PAGE_TREE.findall(pdf)
+    return int(found[0]) if len(found) == 1 else None
 
-    def __init__(self, letters_dir: Path) -> None:
+
+class PdfLayout:
+    """``layout.typ`` with its fonts, compiled by one Typst compiler for a whole run.
+
+    ``tags``: a tagged PDF (for screen readers), or a lighter one for paper.
+    """
+
+    def __init__(self, letters_dir: Path, *, tags: bool = True) -> None:
         self.letters_dir = Path(letters_dir)
+        self.tags = tags
         path = self.letters_dir / LAYOUT
         if not path.is_file():
             path = default_letters() / LAYOUT
@@ -212,8 +254,11 @@ class PdfLayout:
             font_paths=[str(folder) for folder in self.folders],
         )
         self.fonts = _font_order(fonts)
-        # A layout from before letters-file (copied into a workspace) reads sys.inputs.letters.
-        self.by_file = "letters-file" in path.read_text(encoding="utf-8")
+        # A layout from before letters-file (copied into a workspace) reads sys.inputs.letters;
+        # one from before page-numbers numbers its pages always.
+        source = path.read_text(encoding="utf-8")
+        self.by_file = "letters-file" in source
+        self.numbers_optional = self.by_file and PAGE_NUMBERS in source
         inputs = {"letters-file": f"/{DATA_FILE}"} if self.by_file else {}
         self.compiler = typst.Compiler(
             str(path), root=str(path.parent), font_paths=fonts, sys_inputs=inputs
@@ -221,8 +266,14 @@ class PdfLayout:
         self._checked: tuple[Letter, dict[str, Any]] | None = None
 
     def data(self, letter: Letter) -> dict[str, Any]:
-        """The letter as the layout reads it, with the font families to try in order."""
-        return {**layout_data(letter), "fonts": self.fonts}
+        """The letter as the layout reads it, with the font families to try in order, and
+        whether its lines need Unicode isolates (see :data:`_LEFT_TO_RIGHT`)."""
+        data = {**layout_data(letter), "fonts": self.fonts}
+        text = "".join(_texts(data))
+        data["isolate"] = data["dir"] != "ltr" or not (
+            text.isascii() or all(map(_left_to_right, set(text)))
+        )
+        return data
 
     def check(self, letter: Letter) -> None:
         """Refuse a letter holding characters that no font can print, naming their script."""
@@ -248,24 +299,51 @@ class PdfLayout:
         """Letters as one PDF, each from a new page; all are checked before any is laid out."""
         if not letters:
             raise ImportuneError("no letters to lay out")
-        items = []
-        for letter in letters:
-            if self._checked is not None and self._checked[0] is letter:
-                data = self._checked[1]
-            else:
-                data = self.data(letter)
-                self._check(letter, data)
-            items.append(data)
-        title = one_line(letters[0].subject) if len(letters) == 1 else f"{len(letters)} letters"
-        text = json.dumps({"title": title, "letters": items}, ensure_ascii=False)
-        timestamp = noon_utc(max(letter.date for letter in letters))
+        items = [self.item(letter) for letter in letters]
+        return self.render_items(items, max(letter.date for letter in letters))
+
+    def item(self, letter: Letter) -> dict[str, Any]:
+        """The letter as the layout reads it, checked (see :meth:`check`)."""
+        if self._checked is not None and self._checked[0] is letter:
+            return self._checked[1]
+        data = self.data(letter)
+        self._check(letter, data)
+        return data
+
+    def render_items(self, items: Sequence[dict[str, Any]], day: dt.date) -> bytes:
+        """Letters made layout data by :meth:`item` as one PDF, dated ``day`` (the latest
+        letter's date)."""
+        if not items:
+            raise ImportuneError("no letters to lay out")
+        title = items[0]["subject"] if len(items) == 1 else f"{len(items)} letters"
+        timestamp = noon_utc(day)
+        pages = self.pages(items) if self.numbers_optional else None
+        if pages is not None:
+            document = {"title": title, PAGE_NUMBERS: False, "letters": items}
+            pdf = self._compile(document, timestamp)
+            if page_count(pdf) == pages:
+                return pdf  # no letter ran on: numbers would have shown nowhere
+        # A letter runs onto a second page (or the layout always numbers): numbered.
+        return self._compile({"title": title, PAGE_NUMBERS: True, "letters": items}, timestamp)
+
+    def pages(self, items: Sequence[dict[str, Any]]) -> int | None:
+        """The pages the letters make when none runs onto a second page (None: unknown)."""
+        return len(items)
+
+    def _compile(self, document: dict[str, Any], timestamp: dt.datetime) -> bytes:
+        text = json.dumps(document, ensure_ascii=False)
         try:
             if self.by_file:
                 files = {_MAIN: _INCLUDE_LAYOUT, DATA_FILE: text.encode("utf-8")}
-                pdf = self.compiler.compile(input=files, format="pdf", timestamp=timestamp)
+                pdf = self.compiler.compile(
+                    input=files, format="pdf", timestamp=timestamp, pdf_tags=self.tags
+                )
             else:
                 pdf = self.compiler.compile(
-                    format="pdf", sys_inputs={"letters": text}, timestamp=timestamp
+                    format="pdf",
+                    sys_inputs={"letters": text},
+                    timestamp=timestamp,
+                    pdf_tags=self.tags,
                 )
         except typst.TypstError as error:
             raise ImportuneError(_typst_message(self.path, error)) from None

@@ -1,0 +1,257 @@
+"""What ``print``'s speed rests on, and what it must not change (times are never asserted).
+
+A pile of letters is laid out without page numbers first (Typst needs a second pass over
+the whole pile to number pages), and again with them only when a letter runs onto a second
+page; a printed PDF carries no accessibility tags; a letter written left to right has its
+lines laid out without Unicode isolates; a big pile is composed by two processes at once.
+These tests read the PDFs back with pypdf and check that each shortcut gives the page a
+member would have had without it, and the same refusals.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+from collections.abc import Callable
+from pathlib import Path
+
+import pypdf
+import pytest
+from printing_helpers import build_workspace, ok, pdf_pages, refused, snapshot, text_lines
+
+from importune import printing
+from importune.formats.pdf import PdfLayout, page_count
+from importune.printing import Extras, PrintLayout
+from importune.workspace import default_letters
+from tests.test_formats import arabic_letter, cyrillic_letter, make_letter
+
+MEMBER_PDF = Path("out/print/hedwig-brandauer.pdf")
+LETTERS = default_letters()
+LONG_BODY = "Dear President,\n\n" + "\n\n".join(["A long paragraph. " * 60] * 8) + "\n\nAnna\n"
+
+
+@pytest.fixture(autouse=True)
+def _workspace_here(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("IMPORTUNE_DB", str(tmp_path / "importune.db"))
+    monkeypatch.delenv("IMPORTUNE_LETTERS", raising=False)
+    monkeypatch.delenv("IMPORTUNE_FONTS", raising=False)
+    monkeypatch.setenv("COLUMNS", "200")
+
+
+def numbered(layout: PdfLayout) -> Callable[..., bytes]:
+    """The layout's compile as it was before: always with page numbers, one compile."""
+
+    def render(items: list[dict[str, object]], day: object) -> bytes:
+        layout.numbers_optional = False
+        try:
+            return layout.render_items(items, day)  # type: ignore[arg-type]
+        finally:
+            layout.numbers_optional = True
+
+    return render
+
+
+def compiles(layout: PdfLayout) -> list[bool]:
+    """Record, for each Typst compile of ``layout``, whether it asked for page numbers."""
+    asked: list[bool] = []
+    real = layout._compile
+
+    def counted(document: dict[str, object], timestamp: object) -> bytes:
+        asked.append(bool(document["page-numbers"]))
+        return real(document, timestamp)  # type: ignore[arg-type]
+
+    layout._compile = counted  # type: ignore[method-assign]
+    return asked
+
+
+# -- page numbers only when a letter runs on -------------------------------------------------
+
+
+@pytest.mark.parametrize("extras", [Extras(), Extras(envelopes=True)], ids=["plain", "envelopes"])
+def test_a_pile_of_one_page_letters_is_laid_out_once_and_is_the_numbered_pdf(
+    extras: Extras,
+) -> None:
+    layout = PrintLayout(LETTERS, extras)
+    letters = [make_letter(), cyrillic_letter(), arabic_letter()]
+    items = [layout.item(letter) for letter in letters]
+    asked = compiles(layout)
+    pdf = layout.render_items(items, letters[0].date)
+    assert asked == [False]  # one compile, without the second pass numbers take
+    assert page_count(pdf) == len(pdf_pages(pdf)) == 3 * (2 if extras.envelopes else 1)
+    assert pdf == numbered(layout)(items, letters[0].date)
+
+
+def test_a_pile_where_a_letter_runs_on_is_laid_out_again_with_its_numbers() -> None:
+    layout = PrintLayout(LETTERS, Extras())
+    letters = [make_letter(), make_letter(body=LONG_BODY), make_letter()]
+    asked = compiles(layout)
+    pages = [page.extract_text() for page in pdf_pages(layout.render_many(letters))]
+    assert asked == [False, True]
+    last = [page.rstrip().splitlines()[-1].strip() for page in pages]
+    assert last[0] == last[-1] == "Anna Schmidt"  # one-page letters: no number
+    assert last[2:-1] == [str(n) for n in range(2, len(pages) - 1)]
+
+
+def test_labels_are_laid_out_numbered_at_once() -> None:
+    """Label sheets make pages of their own (envelope.typ's sheet), so the page count
+    cannot tell whether a letter ran on: the pile is numbered from the start."""
+    layout = PrintLayout(LETTERS, Extras(labels=True))
+    asked = compiles(layout)
+    pages = pdf_pages(layout.render_many([make_letter(), make_letter(body=LONG_BODY)]))
+    assert asked == [True]
+    assert text_lines(pages[2])[-1] == "2"
+    assert "UZBEKISTAN" in text_lines(pages[-1])
+
+
+def test_a_letter_file_of_one_page_is_laid_out_once() -> None:
+    """generate-letters --format pdf: the same page (its tagged PDF only lacks the empty
+    footer's marker)."""
+    layout = PdfLayout(LETTERS)
+    asked = compiles(layout)
+    pdf = layout.render(make_letter())
+    assert asked == [False]
+    before = numbered(layout)([layout.item(make_letter())], make_letter().date)
+    assert [text_lines(page) for page in pdf_pages(pdf)] == [
+        text_lines(page) for page in pdf_pages(before)
+    ]
+
+
+# -- tags ------------------------------------------------------------------------------------
+
+
+def tagged(pdf: bytes) -> bool:
+    root = pypdf.PdfReader(io.BytesIO(pdf)).trailer["/Root"]
+    return "/StructTreeRoot" in root
+
+
+def test_a_printed_pile_has_no_accessibility_tags_and_a_letter_file_has(tmp_path: Path) -> None:
+    build_workspace()
+    ok("print", "--member", "hedwig-brandauer")
+    assert not tagged(MEMBER_PDF.read_bytes())
+    ok("generate-letters", "--format", "pdf", "--member", "hedwig-brandauer")
+    files = sorted(path for path in Path("out").glob("*/*.pdf") if path.parent.name != "print")
+    assert len(files) == 3
+    assert all(tagged(path.read_bytes()) for path in files)
+
+
+# -- Unicode isolates only where a line may read right to left -------------------------------
+
+
+def test_only_letters_with_right_to_left_text_have_their_lines_isolated() -> None:
+    layout = PdfLayout(LETTERS)
+    assert layout.data(make_letter())["isolate"] is False
+    assert layout.data(cyrillic_letter())["isolate"] is False
+    assert layout.data(arabic_letter())["isolate"] is True  # a right-to-left letter
+    hebrew_name = make_letter(sender_lines=["מרים כהן", "12 Linden Street", "Bristol"])
+    assert layout.data(hebrew_name)["isolate"] is True  # one right-to-left line is enough
+    arabic_digits = make_letter(body="Dear President,\n\nCase ١٢٣.\n\nAnna Schmidt\n")
+    assert layout.data(arabic_digits)["isolate"] is True
+
+
+def test_a_left_to_right_letter_is_the_same_page_without_its_isolates() -> None:
+    """The same words in the same places; only punctuation ending a line may now hang into
+    the margin by a hair (a right-aligned date ending in a full stop moves 2 pt right)."""
+    layout = PdfLayout(LETTERS)
+    for letter in (make_letter(), cyrillic_letter(), make_letter(body=LONG_BODY)):
+        plain = layout.data(letter)
+        assert plain["isolate"] is False
+        isolated = {**plain, "isolate": True}
+        without = layout.render_items([plain], letter.date)
+        with_isolates = layout.render_items([isolated], letter.date)
+        assert [text_lines(page) for page in pdf_pages(without)] == [
+            [line.strip("\u2068\u2069") for line in text_lines(page)]
+            for page in pdf_pages(with_isolates)
+        ]
+        if letter.date_text == "1 March 2002":  # no line ends in punctuation that hangs
+            assert without == with_isolates
+
+
+# -- two processes compose a big pile ---------------------------------------------------------
+
+
+@pytest.fixture
+def forks(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """Compose in two processes from the smallest pile, even on one core; count the forks."""
+    monkeypatch.setattr(printing, "PARALLEL_FROM", 2)
+    monkeypatch.setattr(printing, "cores", lambda: 2)
+    made: list[int] = []
+    real = os.fork
+
+    def fork() -> int:
+        pid = real()
+        if pid:
+            made.append(pid)
+        return pid
+
+    monkeypatch.setattr(os, "fork", fork)
+    return made
+
+
+def test_a_pile_composed_by_two_processes_is_the_same_pdf(
+    forks: list[int], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    build_workspace()
+    ok("print", "--member", "hedwig-brandauer", "--envelopes")
+    assert len(forks) == 1
+    shared = MEMBER_PDF.read_bytes()
+    assert [text_lines(page)[0] for page in pdf_pages(shared)[::2]] == ["Hedwig Brandauer"] * 3
+    monkeypatch.setattr(printing, "PARALLEL_FROM", 10**9)
+    ok("print", "--member", "hedwig-brandauer", "--envelopes")
+    assert len(forks) == 1
+    assert MEMBER_PDF.read_bytes() == shared
+
+
+def test_a_letter_the_second_process_cannot_print_is_refused_as_before(
+    forks: list[int], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The last letter (composed by the second process) names an official in a script no
+    font has: the same one-line refusal as from one process, and nothing changes."""
+    build_workspace()
+    ok("official", "edit", "prosecutor-general", "--name", "ጠቅላይ ዓቃቤ ሕግ")
+    ok("generate-letters", "--member", "hedwig-brandauer")
+    before = snapshot()
+    line = refused("print", "--member", "hedwig-brandauer")
+    assert len(forks) == 1
+    assert "'prosecutor-general'" in line and "Ethiopic script" in line
+    assert snapshot() == before and not MEMBER_PDF.exists()
+    monkeypatch.setattr(printing, "PARALLEL_FROM", 10**9)
+    assert refused("print", "--member", "hedwig-brandauer") == line
+    assert len(forks) == 1
+
+
+def test_a_pack_is_composed_by_two_processes_the_same_way(
+    forks: list[int], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    build_workspace()
+    ok("pack", "export", "campaign.zip")
+    ok("print", "--pack", "campaign.zip", "--as", "Ada Brown", "-o", "two.pdf")
+    assert len(forks) == 1
+    monkeypatch.setattr(printing, "PARALLEL_FROM", 10**9)
+    ok("print", "--pack", "campaign.zip", "--as", "Ada Brown", "-o", "one.pdf")
+    assert Path("two.pdf").read_bytes() == Path("one.pdf").read_bytes()
+    assert len(pdf_pages(Path("one.pdf"))) == 3
+
+
+def test_the_second_process_is_stopped_when_the_first_half_is_refused(
+    forks: list[int],
+) -> None:
+    """A refusal in this process's half leaves no process behind."""
+    layout_letters = [make_letter()] * 4
+    layout_letters[1] = make_letter(recipient_lines=["ጠቅላይ", "Tashkent"])  # this process's
+
+    def compose(letter: object) -> object:
+        return letter
+
+    with pytest.raises(printing.ImportuneError, match="Ethiopic"):
+        printing.compose_pdf(LETTERS, layout_letters, compose, Extras())  # type: ignore[arg-type]
+    assert len(forks) == 1
+    with pytest.raises(ChildProcessError):
+        os.waitpid(forks[0], os.WNOHANG)  # already reaped: no zombie left
+
+
+def test_letters_keep_their_order_across_the_two_halves(forks: list[int]) -> None:
+    letters = [make_letter(sender_lines=[f"Member {n}"], subject=f"Letter {n}") for n in range(5)]
+    count, pdf = printing.compose_pdf(LETTERS, letters, lambda letter: letter, Extras())
+    assert count == 5 and len(forks) == 1
+    assert [text_lines(page)[0] for page in pdf_pages(pdf)] == [f"Member {n}" for n in range(5)]
