@@ -36,6 +36,7 @@ becomes ``sent`` with the day it was posted.
 from __future__ import annotations
 
 import datetime as dt
+import gc
 import json
 import os
 import pickle
@@ -201,6 +202,10 @@ def _forked(work: Callable[[Any], T], arg: Any) -> Iterator[Callable[[], T]]:
     parent holds (the database, buffered output) is flushed or closed twice. Leaving the
     block early (an error, Ctrl-C) stops the copy."""
     read, write = os.pipe()
+    # The objects made so far move out of the garbage collector's sight until the copy is
+    # done: a collection in either process would otherwise write to every page they share
+    # (each object's collector header), copying the whole heap a page at a time.
+    gc.freeze()
     pid = os.fork()
     if pid == 0:  # pragma: no cover - the forked copy (coverage does not follow it)
         status = 0
@@ -249,6 +254,7 @@ def _forked(work: Callable[[Any], T], arg: Any) -> Iterator[Callable[[], T]]:
             with suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGKILL)
             os.waitpid(pid, 0)
+        gc.unfreeze()
 
 
 # -- the printer ----------------------------------------------------------------------------

@@ -20,7 +20,7 @@ import pytest
 from printing_helpers import build_workspace, ok, pdf_pages, refused, snapshot, text_lines
 
 from importune import printing
-from importune.formats.pdf import PdfLayout, page_count
+from importune.formats.pdf import SHIPPED_FONTS, FontCoverage, PdfLayout, page_count
 from importune.printing import Extras, PrintLayout
 from importune.workspace import default_letters
 from tests.test_formats import arabic_letter, cyrillic_letter, make_letter
@@ -115,6 +115,28 @@ def test_a_letter_file_of_one_page_is_laid_out_once() -> None:
     assert [text_lines(page) for page in pdf_pages(pdf)] == [
         text_lines(page) for page in pdf_pages(before)
     ]
+
+
+# -- the fonts' cmaps are read only for a letter that is not plain ASCII --------------------
+
+
+def test_noto_serif_has_every_printable_ascii_character(tmp_path: Path) -> None:
+    """What lets a letter in plain ASCII be printed without reading the fonts' cmaps."""
+    for name in ("NotoSerif-Regular.ttf", "NotoSerif-Bold.ttf"):
+        folder = tmp_path / name
+        folder.mkdir()
+        (folder / name).write_bytes((SHIPPED_FONTS / name).read_bytes())
+        codepoints = FontCoverage([folder]).codepoints
+        assert all(code in codepoints for code in range(0x20, 0x7F)), name
+
+
+def test_an_ascii_pile_is_printed_without_reading_the_cmaps_and_the_rest_is_checked() -> None:
+    layout = PrintLayout(LETTERS, Extras())
+    layout.render_many([make_letter(), make_letter()])
+    assert "coverage" not in vars(layout)  # never read
+    with pytest.raises(printing.ImportuneError, match="Ethiopic script"):
+        layout.render_many([make_letter(), make_letter(subject="ሰላም")])
+    assert "coverage" in vars(layout)
 
 
 # -- tags ------------------------------------------------------------------------------------

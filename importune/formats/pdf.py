@@ -44,7 +44,7 @@ import os
 import re
 import unicodedata
 from collections.abc import Iterable, Sequence
-from functools import cache
+from functools import cache, cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -192,16 +192,12 @@ class FontCoverage:
             stat = path.stat()
             covered |= _codepoints(path, stat.st_size, stat.st_mtime_ns)
         self.codepoints = frozenset(covered)
-        # Printable ASCII all covered (as by Noto Serif): an ASCII text needs no more look.
-        self.ascii = all(code in self.codepoints for code in range(0x20, 0x7F))
 
     def missing(self, texts: Iterable[str]) -> set[str]:
         """The characters of ``texts`` that no font has (and that need a glyph)."""
-        text = "".join(texts)
-        if self.ascii and text.isascii():
-            return set()  # the rest of ASCII are control characters, which need no glyph
         covered = self.codepoints
-        return {char for char in set(text) if ord(char) not in covered and _needs_glyph(char)}
+        chars = set("".join(texts))
+        return {char for char in chars if ord(char) not in covered and _needs_glyph(char)}
 
 
 def _texts(data: dict[str, Any]) -> list[str]:
@@ -247,7 +243,6 @@ class PdfLayout:
                 raise NotFound(f"{self.letters_dir / LAYOUT} not found (nor importune's default)")
         self.path = path
         self.folders = font_dirs(self.letters_dir)
-        self.coverage = FontCoverage(self.folders)
         fonts = typst.Fonts(
             include_system_fonts=False,
             include_embedded_fonts=False,
@@ -264,6 +259,11 @@ class PdfLayout:
             str(path), root=str(path.parent), font_paths=fonts, sys_inputs=inputs
         )
         self._checked: tuple[Letter, dict[str, Any]] | None = None
+
+    @cached_property
+    def coverage(self) -> FontCoverage:
+        """What the fonts can print: their cmaps are read when a letter first needs them."""
+        return FontCoverage(self.folders)
 
     def data(self, letter: Letter) -> dict[str, Any]:
         """The letter as the layout reads it, with the font families to try in order, and
@@ -283,7 +283,10 @@ class PdfLayout:
         self._checked = (letter, data)
 
     def _check(self, letter: Letter, data: dict[str, Any]) -> None:
-        missing = self.coverage.missing(_texts(data))
+        texts = _texts(data)
+        if "".join(texts).isascii():
+            return  # Noto Serif, always among the fonts, has every printable ASCII character
+        missing = self.coverage.missing(texts)
         if missing:
             raise ImportuneError(
                 f"letter to {slug_of(letter.official)!r} for {slug_of(letter.case)!r} uses "
