@@ -11,8 +11,11 @@ real command, as a member would, in a fresh process each time:
   everything is generated already, the letters are laid out again;
 - ``print --envelopes``: twice the pages (an envelope after each letter).
 
-Each PDF is ONE Typst compile of ``letters/layout.typ`` over every letter; the
-figures include starting Python, opening the workspace and writing the PDF.
+Each PDF is ONE Typst compile of ``letters/layout.typ`` over every letter (two when a
+letter runs onto a second page: see importune/formats/pdf.py); the figures include
+starting Python, opening the workspace, composing the letters (in two processes for a
+pile of 200 or more) and writing the PDF. The workspace gets importune's default layout:
+a workspace made before a change to ``letters/layout.typ`` keeps its own copy.
 """
 
 from __future__ import annotations
@@ -112,7 +115,7 @@ def main() -> None:
         print(f"  print again:                  {again:6.2f} s  ({pages(pdf)} pages; runs {shown})")
         envelopes = run(folder, "--envelopes")
         print(f"  print --envelopes:            {envelopes:6.2f} s  ({pages(pdf)} pages)")
-        print(f"  {letters / again:.0f} letters a second, one Typst compile per PDF")
+        print(f"  {letters / again:.0f} letters a second (print again, median of {runs})")
 
 
 if __name__ == "__main__":

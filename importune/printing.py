@@ -200,13 +200,27 @@ def _forked(work: Callable[[Any], T], arg: Any) -> Iterator[Callable[[], T]]:
     the function that waits for its result (or raises what it raised). The copy only
     composes: it never touches the database, and leaves by ``os._exit``, so nothing the
     parent holds (the database, buffered output) is flushed or closed twice. Leaving the
-    block early (an error, Ctrl-C) stops the copy."""
-    read, write = os.pipe()
-    # The objects made so far move out of the garbage collector's sight until the copy is
-    # done: a collection in either process would otherwise write to every page they share
-    # (each object's collector header), copying the whole heap a page at a time.
+    block early (an error, Ctrl-C) stops the copy. Typst may have threads of its own in
+    this process (after a PDF was laid out): the copy never calls Typst, and the C library
+    keeps memory allocation safe across a fork. When no process can be forked (a full
+    process table), the work is done here, when its result is asked for.
+
+    The objects made so far move out of the garbage collector's sight until the copy is
+    done: a collection in either process would otherwise write to every page they share
+    (each object's collector header), copying the whole heap a page at a time."""
     gc.freeze()
-    pid = os.fork()
+    try:
+        read, write = os.pipe()
+        try:
+            pid = os.fork()
+        except OSError:
+            os.close(read)
+            os.close(write)
+            raise
+    except OSError:
+        gc.unfreeze()
+        yield lambda: work(arg)
+        return
     if pid == 0:  # pragma: no cover - the forked copy (coverage does not follow it)
         status = 0
         try:

@@ -277,3 +277,30 @@ def test_letters_keep_their_order_across_the_two_halves(forks: list[int]) -> Non
     count, pdf = printing.compose_pdf(LETTERS, letters, lambda letter: letter, Extras())
     assert count == 5 and len(forks) == 1
     assert [text_lines(page)[0] for page in pdf_pages(pdf)] == [f"Member {n}" for n in range(5)]
+
+
+def test_a_pile_is_composed_here_when_no_process_can_be_forked(
+    forks: list[int], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def no_fork() -> int:
+        raise BlockingIOError(11, "Resource temporarily unavailable")
+
+    monkeypatch.setattr(os, "fork", no_fork)
+    letters = [make_letter(sender_lines=[f"Member {n}"]) for n in range(4)]
+    count, pdf = printing.compose_pdf(LETTERS, letters, lambda letter: letter, Extras())
+    assert count == 4
+    assert [text_lines(page)[0] for page in pdf_pages(pdf)] == [f"Member {n}" for n in range(4)]
+
+
+def test_a_second_process_that_dies_is_a_refusal_not_a_half_pile(forks: list[int]) -> None:
+    parent = os.getpid()
+
+    def compose(letter: object) -> object:
+        if os.getpid() != parent:
+            os._exit(3)  # killed, out of memory: it hands nothing back
+        return letter
+
+    letters = [make_letter() for _ in range(4)]
+    with pytest.raises(printing.ImportuneError, match="stopped before it was done"):
+        printing.compose_pdf(LETTERS, letters, compose, Extras())  # type: ignore[arg-type]
+    assert len(forks) == 1
