@@ -20,6 +20,7 @@ import pytest
 from printing_helpers import build_workspace, ok, pdf_pages, refused, snapshot, text_lines
 
 from importune import printing
+from importune.formats import pdf as pdf_module
 from importune.formats.pdf import SHIPPED_FONTS, FontCoverage, PdfLayout, page_count
 from importune.printing import Extras, PrintLayout
 from importune.workspace import default_letters
@@ -82,15 +83,39 @@ def test_a_pile_of_one_page_letters_is_laid_out_once_and_is_the_numbered_pdf(
     assert pdf == numbered(layout)(items, letters[0].date)
 
 
-def test_a_pile_where_a_letter_runs_on_is_laid_out_again_with_its_numbers() -> None:
+def test_a_pile_with_a_long_letter_is_numbered_at_once() -> None:
+    layout = PrintLayout(LETTERS, Extras())
+    letters = [make_letter(), make_letter(body=LONG_BODY), make_letter()]
+    asked = compiles(layout)
+    pages = [page.extract_text() for page in pdf_pages(layout.render_many(letters))]
+    assert asked == [True]  # its length says it may run on: no pass without numbers first
+    last = [page.rstrip().splitlines()[-1].strip() for page in pages]
+    assert last[0] == last[-1] == "Anna Schmidt"  # one-page letters: no number
+    assert last[2:-1] == [str(n) for n in range(2, len(pages) - 1)]
+
+
+def test_a_letter_that_runs_on_unforeseen_gets_its_numbers_all_the_same(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The estimate of a letter's length only chooses how to lay the pile out: when it
+    is wrong (another layout, wider letters), the page count catches it."""
+    monkeypatch.setattr(pdf_module, "may_run_on", lambda item: False)
     layout = PrintLayout(LETTERS, Extras())
     letters = [make_letter(), make_letter(body=LONG_BODY), make_letter()]
     asked = compiles(layout)
     pages = [page.extract_text() for page in pdf_pages(layout.render_many(letters))]
     assert asked == [False, True]
     last = [page.rstrip().splitlines()[-1].strip() for page in pages]
-    assert last[0] == last[-1] == "Anna Schmidt"  # one-page letters: no number
+    assert last[0] == last[-1] == "Anna Schmidt"
     assert last[2:-1] == [str(n) for n in range(2, len(pages) - 1)]
+
+
+def test_a_letter_of_the_usual_length_is_not_taken_for_a_long_one() -> None:
+    layout = PdfLayout(LETTERS)
+    assert not pdf_module.may_run_on(layout.data(make_letter()))
+    assert pdf_module.may_run_on(layout.data(make_letter(body=LONG_BODY)))
+    usual = "Dear Prosecutor General,\n\n" + "\n\n".join(["A sentence of concern. " * 9] * 5)
+    assert not pdf_module.may_run_on(layout.data(make_letter(body=usual + "\n\nAnna\n")))
 
 
 def test_labels_are_laid_out_numbered_at_once() -> None:

@@ -27,7 +27,8 @@ document: a footer that knows where its letter starts needs the first pass's pag
 letters fit on one page, where no number shows. So a layout that knows ``page-numbers``
 is first compiled without them, and the pages are counted: one per letter (and envelope)
 means no letter ran on, and that PDF is the one a numbered layout would give. Otherwise the
-letters are laid out again, numbered. An older layout is compiled once, numbered, as before.
+letters are laid out again, numbered. A pile holding a letter whose length says it may run
+on (:func:`may_run_on`) is numbered at once. An older layout is compiled once, numbered.
 
 A PDF to read on screen (``generate-letters --format pdf``) is tagged for accessibility
 (reading order, structure for screen readers); one printed on paper (``print``) is not:
@@ -221,6 +222,23 @@ def _font_order(fonts: typst.Fonts) -> list[str]:
     return list(dict.fromkeys([MAIN_FONT, *sorted(user), *sorted(shipped)]))
 
 
+LINE_CHARACTERS = 85
+"""About the characters of a line of body text under the default layout (11 pt Noto Serif
+on 165 mm): an estimate, for :func:`may_run_on` only."""
+PAGE_LINES = 22
+"""Lines of body text (a paragraph's gap counted as a third of a line) that surely fit on a
+letter's first page under its head, date, subject and signature (25 do, measured)."""
+
+
+def may_run_on(item: dict[str, Any]) -> bool:
+    """Whether a letter may run onto a second page, estimated from its length under the
+    default layout. Only the way the pile is laid out depends on it (numbered at once, or
+    first without numbers), never the pages: a wrong guess costs time, not a number."""
+    lines = sum(-(-len(line) // LINE_CHARACTERS) or 1 for part in item["body"] for line in part)
+    lines += len(item["body"]) / 3 + len(item["subject"]) // LINE_CHARACTERS
+    return lines > PAGE_LINES
+
+
 def page_count(pdf: bytes) -> int | None:
     """The pages of a PDF that Typst wrote (its page tree's count), or None when unsure."""
     found = _PAGE_TREE.findall(pdf)
@@ -320,7 +338,10 @@ class PdfLayout:
             raise ImportuneError("no letters to lay out")
         title = items[0]["subject"] if len(items) == 1 else f"{len(items)} letters"
         timestamp = noon_utc(day)
-        pages = self.pages(items) if self.numbers_optional else None
+        # A pile with a letter that may run on is numbered at once: laying it out first
+        # without numbers would most likely be thrown away (half again the time).
+        long = any(map(may_run_on, items))
+        pages = self.pages(items) if self.numbers_optional and not long else None
         if pages is not None:
             document = {"title": title, PAGE_NUMBERS: False, "letters": items}
             pdf = self._compile(document, timestamp)
