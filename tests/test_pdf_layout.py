@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import io
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import pypdf
@@ -20,7 +22,14 @@ import pytest
 
 from importune.errors import ImportuneError
 from importune.formats import Renderer
-from importune.formats.pdf import DATA_FILE
+from importune.formats.pdf import (
+    COVERAGE,
+    DATA_FILE,
+    FONT_SUFFIXES,
+    SHIPPED_FONTS,
+    ranges,
+    read_cmap,
+)
 from importune.printing import Extras, layout_pdf
 from importune.workspace import default_letters
 from tests.test_formats import arabic_letter, cyrillic_letter, make_letter
@@ -168,3 +177,37 @@ def test_a_file_named_like_the_letters_data_in_the_letters_folder_is_not_read(
     (letters / DATA_FILE).write_text(json.dumps(forged))
     (text,) = pages_of(Renderer(letters, "pdf").render(make_letter()))
     assert "Shavkat Mirziyoyev" in text
+
+
+def test_the_recorded_coverage_of_the_shipped_fonts_is_what_the_fonts_have() -> None:
+    """importune/fonts/coverage.json spares a run fontTools; it must be the fonts' own
+    (after changing a font: python scripts/font_coverage.py)."""
+    fonts = sorted(p for p in SHIPPED_FONTS.iterdir() if p.suffix.lower() in FONT_SUFFIXES)
+    recorded = json.loads((SHIPPED_FONTS / COVERAGE).read_text(encoding="utf-8"))
+    assert sorted(recorded) == [path.name for path in fonts]
+    for path in fonts:
+        assert recorded[path.name] == {
+            "size": path.stat().st_size, "ranges": ranges(read_cmap(path))
+        }, f"{path.name}: run python scripts/font_coverage.py"
+
+
+def test_a_letter_in_the_shipped_scripts_is_checked_without_fonttools(tmp_path: Path) -> None:
+    """A new process prints Cyrillic and Arabic letters (so their coverage is checked) and a
+    refusal still names the script no font has, reading the cmaps only for that."""
+    probe = (
+        "import sys\n"
+        "from importune.formats.pdf import FontCoverage, font_dirs\n"
+        "from pathlib import Path\n"
+        "coverage = FontCoverage(font_dirs(Path(sys.argv[1])))\n"
+        "print(sorted(coverage.missing(['Юсуф Джумаев', 'نرگس محمدی', 'Grüße'])))\n"
+        "print('fontTools' in sys.modules)\n"
+        "print(sorted(coverage.missing(['ሰላም'])))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", probe, str(tmp_path)], capture_output=True, text=True,
+        timeout=120,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    assert lines[:2] == ["[]", "False"]
+    assert lines[2] == str(sorted("ሰላም"))
