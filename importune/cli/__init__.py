@@ -121,4 +121,12 @@ def main() -> None:
         # Answered before Typer builds every command (tens of ms), in the same words.
         sys.stdout.write(f"importune {__version__}\n")
         return
-    lean(invoked(sys.argv[1:]))(prog_name="importune")
+    import gc
+
+    try:
+        lean(invoked(sys.argv[1:]))(prog_name="importune")
+    finally:
+        # The process ends here. Its objects go with it: the collector need not walk them
+        # all one last time on the way out (0.1 s after printing 1,000 letters). Files and
+        # databases are closed by then, each by the `with` that opened it.
+        gc.freeze()
