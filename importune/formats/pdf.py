@@ -247,9 +247,13 @@ class FontCoverage:
 
     def missing(self, texts: Iterable[str]) -> set[str]:
         """The characters of ``texts`` that no font has (and that need a glyph)."""
-        chars = {char for char in set("".join(texts)) if _needs_glyph(char)}
-        self._read(until={ord(char) for char in chars})
-        return {char for char in chars if ord(char) not in self._covered}
+        covered = self._covered
+        chars = {char for char in set("".join(texts)) if ord(char) not in covered}
+        chars = {char for char in chars if _needs_glyph(char)}  # few are left to ask about
+        if chars:
+            self._read(until={ord(char) for char in chars})
+            chars = {char for char in chars if ord(char) not in covered}
+        return chars
 
     def _read(self, until: set[int] | None) -> None:
         """Read fonts not read yet until ``until`` is covered (None: every font)."""
