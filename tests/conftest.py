@@ -59,6 +59,13 @@ def _private_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("IMPORTUNE_FONTS", raising=False)
 
 
+@pytest.fixture
+def letters_beside_the_database(monkeypatch: pytest.MonkeyPatch) -> None:
+    """No ``IMPORTUNE_LETTERS``: the letters are the workspace's own ``letters/``, beside
+    its database, as for a person who never set it."""
+    monkeypatch.delenv("IMPORTUNE_LETTERS", raising=False)
+
+
 def invoke(*args: object, input: str | None = None) -> Result:
     """One command through the real app, as typed (every argument as text)."""
     return CliRunner().invoke(app, [str(arg) for arg in args], input=input)

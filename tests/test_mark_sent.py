@@ -7,7 +7,6 @@ letters table. Every refusal is checked to leave every table as it was.
 from __future__ import annotations
 
 import datetime as dt
-from pathlib import Path
 
 import pytest
 from printing_helpers import build_workspace, execute, ok, refused, rows, snapshot
@@ -15,13 +14,7 @@ from printing_helpers import build_workspace, execute, ok, refused, rows, snapsh
 TODAY = dt.date.today().isoformat()
 
 
-@pytest.fixture(autouse=True)
-def _workspace_here(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.chdir(tmp_path)
-    monkeypatch.setenv("IMPORTUNE_DB", str(tmp_path / "importune.db"))
-    monkeypatch.delenv("IMPORTUNE_LETTERS", raising=False)
-    monkeypatch.delenv("IMPORTUNE_FONTS", raising=False)
-    monkeypatch.setenv("COLUMNS", "200")
+pytestmark = pytest.mark.usefixtures("letters_beside_the_database")
 
 
 @pytest.fixture

@@ -35,14 +35,7 @@ from importune.workspace import default_letters
 MEMBER_PDF = Path("out/print/hedwig-brandauer.pdf")
 
 
-@pytest.fixture(autouse=True)
-def _workspace_here(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Every test works in its own folder, where the workspace is built."""
-    monkeypatch.chdir(tmp_path)
-    monkeypatch.setenv("IMPORTUNE_DB", str(tmp_path / "importune.db"))
-    monkeypatch.delenv("IMPORTUNE_LETTERS", raising=False)
-    monkeypatch.delenv("IMPORTUNE_FONTS", raising=False)
-    monkeypatch.setenv("COLUMNS", "200")
+pytestmark = pytest.mark.usefixtures("letters_beside_the_database")
 
 
 @pytest.fixture

@@ -31,13 +31,7 @@ LETTERS = default_letters()
 LONG_BODY = "Dear President,\n\n" + "\n\n".join(["A long paragraph. " * 60] * 8) + "\n\nAnna\n"
 
 
-@pytest.fixture(autouse=True)
-def _workspace_here(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.chdir(tmp_path)
-    monkeypatch.setenv("IMPORTUNE_DB", str(tmp_path / "importune.db"))
-    monkeypatch.delenv("IMPORTUNE_LETTERS", raising=False)
-    monkeypatch.delenv("IMPORTUNE_FONTS", raising=False)
-    monkeypatch.setenv("COLUMNS", "200")
+pytestmark = pytest.mark.usefixtures("letters_beside_the_database")
 
 
 def numbered(layout: PdfLayout) -> Callable[..., bytes]:
