@@ -350,10 +350,10 @@ def rerun(db: Path, options: Options) -> Outcome | None:
     """
     if options.force or options.dry_run or options.collect:
         return None
-    db = Path(db).resolve()
+    db = Path(db)
     try:
         # mode=rw: never creates a missing file (the long way says what is wrong).
-        conn = sqlite3.connect(f"{db.as_uri()}?mode=rw", uri=True)
+        conn = sqlite3.connect(f"{db.absolute().as_uri()}?mode=rw", uri=True)
     except sqlite3.Error:
         return None
     try:
@@ -371,12 +371,17 @@ def rerun(db: Path, options: Options) -> Outcome | None:
         conn.close()
     if _leftovers(options.out):
         return None
-    prefix = _stored_prefix(options.out, db.parent)
+    prefix = _stored_prefix(options.out, db.parent)  # as the long way makes it, from the same
     out, cut = str(options.out), len(prefix)
+    checked = 0
     for path, stamp in rows:
-        if path.startswith(prefix) and not _stamped(f"{out}/{path[cut:]}", _stamp_ns(stamp)):
-            return None
-    return Outcome(unchanged=receipt[1], skipped=receipt[2])
+        if path.startswith(prefix):
+            if not _stamped(f"{out}/{path[cut:]}", _stamp_ns(stamp)):
+                return None
+            checked += 1
+    # Every letter the receipt counts unchanged has its row under the output folder: fewer
+    # means the paths are not the ones this run would check.
+    return Outcome(unchanged=receipt[1], skipped=receipt[2]) if checked >= receipt[1] else None
 
 
 def _leftovers(out: Path) -> bool:

@@ -279,3 +279,19 @@ def test_receipts_are_kept_for_the_latest_questions_only(campaign: Path, ok: Run
     for count in range(1, KEEP + 5):  # as many questions, none of which changes a letter
         ok("generate-letters", *["--case", "case-0"] * count)
     assert receipts(campaign) == KEEP
+
+
+def test_a_database_reached_through_a_link_has_its_letters_checked_where_they_are(
+    campaign: Path, ok: Run, monkeypatch: pytest.MonkeyPatch, long_way: list[int]
+) -> None:
+    """The letters go beside the path given (the link), so that is where a run again looks."""
+    elsewhere = campaign.parent / f"{campaign.name}-linked"
+    elsewhere.mkdir()
+    (elsewhere / "importune.db").symlink_to(campaign / "importune.db")
+    monkeypatch.setenv("IMPORTUNE_DB", str(elsewhere / "importune.db"))
+    assert "Wrote 8 letter(s)" in ok("generate-letters").stdout  # into elsewhere/out
+    assert "Wrote 0 letter(s)" in ok("generate-letters").stdout
+    calls = len(long_way)
+    (elsewhere / "out" / "case-0" / "official-0--member-000.txt").unlink()
+    assert "Wrote 1 letter(s)" in ok("generate-letters").stdout
+    assert len(long_way) == calls + 1
