@@ -369,7 +369,10 @@ def rerun(db: Path, options: Options) -> Outcome | None:
         return None
     finally:
         conn.close()
-    if _leftovers(options.out):
+    try:
+        if next(_leftovers(options.out), None) is not None:
+            return None  # the long way sweeps them first
+    except OSError:  # out/ cannot be read: the long way says so
         return None
     prefix = _stored_prefix(options.out, db.parent)  # as the long way makes it, from the same
     out, cut = str(options.out), len(prefix)
@@ -382,26 +385,6 @@ def rerun(db: Path, options: Options) -> Outcome | None:
     # Every letter the receipt counts unchanged has its row under the output folder: fewer
     # means the paths are not the ones this run would check.
     return Outcome(unchanged=receipt[1], skipped=receipt[2]) if checked >= receipt[1] else None
-
-
-def _leftovers(out: Path) -> bool:
-    """Whether ``out`` holds what :func:`_sweep` removes or puts back (a killed run's)."""
-    try:
-        folders = [entry for entry in os.scandir(out) if entry.is_dir(follow_symlinks=False)]
-    except FileNotFoundError:
-        return False
-    except OSError:
-        return True
-    for folder in folders:
-        if folder.name.endswith(TEMP_SUFFIX):
-            return True
-        try:
-            names = os.listdir(folder.path)
-        except OSError:
-            return True
-        if any(name.endswith((TEMP_SUFFIX, OLD_SUFFIX)) for name in names):
-            return True
-    return False
 
 
 LOCK = "DELETE FROM letters WHERE 0"
@@ -1364,24 +1347,36 @@ def _sweep(out: Path) -> None:
     committed."""
     if not out.is_dir():
         return
-    for folder in os.scandir(out):
-        if folder.is_dir(follow_symlinks=False):
-            if folder.name.endswith(TEMP_SUFFIX):
-                shutil.rmtree(folder.path, ignore_errors=True)
+    for path in list(_leftovers(out)):
+        with contextlib.suppress(FileNotFoundError):
+            if path.endswith(OLD_SUFFIX):
+                os.replace(path, path[: -len(OLD_SUFFIX)])
+            elif os.path.isdir(path) and not os.path.islink(path):  # a staged case folder
+                shutil.rmtree(path, ignore_errors=True)
             else:
-                _sweep_folder(folder.path)
+                os.unlink(path)
 
 
-def _sweep_folder(folder: str) -> None:
+def _leftovers(out: Path) -> Iterator[str]:
+    """What a killed or refused run left in ``out``: case folders staged whole
+    (``out/<case>.importune-tmp``), letters staged in folders already there
+    (``<name>.importune-tmp``) and letters moved aside (``<name>.importune-old``).
+    Nothing when ``out`` is not there."""
     try:
-        with os.scandir(folder) as items:
-            for item in items:
-                if item.name.endswith(TEMP_SUFFIX):
-                    os.unlink(item.path)
-                elif item.name.endswith(OLD_SUFFIX):
-                    os.replace(item.path, item.path[: -len(OLD_SUFFIX)])
+        folders = [entry.path for entry in os.scandir(out) if entry.is_dir(follow_symlinks=False)]
     except FileNotFoundError:
-        pass
+        return
+    for folder in folders:
+        if folder.endswith(TEMP_SUFFIX):
+            yield folder
+            continue
+        try:
+            names = os.listdir(folder)
+        except FileNotFoundError:
+            continue
+        for name in names:
+            if name.endswith((TEMP_SUFFIX, OLD_SUFFIX)):
+                yield os.path.join(folder, name)
 
 
 def iter_letters(
