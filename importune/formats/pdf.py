@@ -366,10 +366,7 @@ class PdfLayout:
         self._checked = (letter, data)
 
     def _check(self, letter: Letter, data: dict[str, Any]) -> None:
-        texts = _texts(data)
-        if "".join(texts).isascii():
-            return  # Noto Serif, always among the fonts, has every printable ASCII character
-        missing = self.coverage.missing(texts)
+        missing = self.coverage.missing(_texts(data))
         if missing:
             raise ImportuneError(
                 f"letter to {slug_of(letter.official)!r} for {slug_of(letter.case)!r} uses "
