@@ -136,11 +136,11 @@ def test_a_letter_file_of_one_page_is_laid_out_once() -> None:
     ]
 
 
-# -- the fonts' cmaps are read only for a letter that is not plain ASCII --------------------
+# -- the fonts' cmaps: importune's own are recorded, never read ----------------------------
 
 
 def test_noto_serif_has_every_printable_ascii_character(tmp_path: Path) -> None:
-    """What lets a letter in plain ASCII be printed without reading the fonts' cmaps."""
+    """Noto Serif, read first, covers an English letter whole: no other font is asked."""
     for name in ("NotoSerif-Regular.ttf", "NotoSerif-Bold.ttf"):
         folder = tmp_path / name
         folder.mkdir()
