@@ -24,7 +24,8 @@ long way checks it). :func:`importune.generate.rerun` does that without renderin
 anything and without loading Jinja2 or sqlite-utils; any doubt sends the run the
 long way, which decides letter by letter and leaves a new receipt.
 
-This module uses only the standard library: it is loaded before anything heavy.
+It loads only the standard library (and, for a PDF run, Typst, through the format's
+layout digest): it runs before anything heavy is loaded.
 """
 
 from __future__ import annotations
