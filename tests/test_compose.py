@@ -415,6 +415,32 @@ def test_variants_tag_in_a_groups_own_template(letters):
     assert bodies == [composer.compose(CASE, OFFICIAL, m, appeal).body for m in members(30)]
 
 
+def test_string_methods_and_filters_in_a_groups_own_template(letters):
+    # What templates do with text: a string's methods (with keywords, inside a block
+    # and a loop), select with and without a test, join, map. (The sandbox takes a
+    # shortcut for these; the words must be the ones Jinja gives.)
+    write(
+        letters,
+        "methods.en.txt.j2",
+        "Subject: {{ case.name.upper() }}\n\n"
+        "{% block facts %}"
+        "{{ case.charges.rstrip('r').title() }}; {{ case.name.split(maxsplit=1)[1] }}; "
+        "{{ [case.prison, case.location, 'UZ'] | select | join(', ') }}; "
+        "{{ [1, 2, 3, 4] | select('odd') | join('+') }}; "
+        "{{ ['a', none, 'b'] | reject('none') | map('upper') | join }}; "
+        "{% for word in case.summary.split()[:2] %}{{ word.lower().strip(',') }} {% endfor %}"
+        "{% endblock %}\n",
+    )
+    letter = Composer(letters, GROUP, TODAY).compose(
+        CASE, OFFICIAL, MEMBER, {**APPEAL, "template": "methods"}
+    )
+
+    assert letter.subject == "YUSUF DZHUMAEV"
+    assert letter.body == (
+        "Undermining The Constitutional Orde; Dzhumaev; Karakul, UZ; 1+3; AB; an uzbek\n"
+    )
+
+
 # -- refusals ---------------------------------------------------------------------------
 
 
@@ -475,6 +501,11 @@ def test_printing_an_empty_field_is_refused(letters):
     [
         "{{ case.__class__.__mro__ }}",
         "{{ ''.__class__ }}",
+        "{{ case.name.upper().__class__ }}",
+        "{{ case.name.upper.__self__.__class__ }}",
+        "{{ '{0.__class__}'.format(case) }}",
+        "{{ '{x.__class__}'.format_map({'x': case}) }}",
+        "{{ ('{0.__class__}' | attr('format'))(case) }}",
         "{{ lipsum.__globals__ }}",
         "{{ (lipsum or cycler).__init__ }}",
     ],
