@@ -202,7 +202,7 @@ def _withdraw_and_restore(
     store: Store, *, withdraw: list[dict[str, Any]], restore: list[dict[str, Any]], stamp: str
 ) -> None:
     """Withdraw some letter rows (stamped) and give others back the status they had."""
-    conn = store.db.conn
+    conn = store.conn
     conn.executemany(
         "UPDATE letters SET status = 'withdrawn', withdrawn_at = ? WHERE id = ?",
         [(stamp, row["id"]) for row in withdraw],
@@ -340,7 +340,7 @@ class Undo:
 def _undo_release(store: Store, case: Mapping[str, Any], stamp: str) -> Undo:
     """Inside the caller's transaction: the case is no longer released, its letters pending."""
     store.db.table("cases").update(case["id"], {"released_on": None})
-    store.db.execute("DELETE FROM events WHERE case_id = ? AND kind = 'released'", [case["id"]])
+    store.conn.execute("DELETE FROM events WHERE case_id = ? AND kind = 'released'", [case["id"]])
     return Undo(released_on=case["released_on"], letters=_on_undo(store, case["id"], stamp))
 
 
@@ -432,7 +432,7 @@ def edit_case(
         _check_release_day(store, {**current, **changes}, day, today)
         with store.atomic():
             edited = store.edit("cases", current["id"], given)
-            moved = store.db.execute(
+            moved = store.conn.execute(
                 "UPDATE events SET date = ? WHERE case_id = ? AND kind = 'released'",
                 [day, current["id"]],
             ).rowcount

@@ -277,7 +277,7 @@ def generate(
     jobs = plan(store, options)
     if on_total:
         on_total(len(jobs))
-    outer = store.db.conn.in_transaction  # a caller's transaction, with writes of its own
+    outer = store.conn.in_transaction  # a caller's transaction, with writes of its own
     receipt = options.receipt and not options.dry_run
     if receipt:
         # What the letters are made from outside the database, as the run starts: a file
@@ -291,7 +291,7 @@ def generate(
             if not options.dry_run:
                 # The write lock before anything else: a second run waits here (or says
                 # the workspace is busy) and never sweeps away the files this one stages.
-                store.db.conn.execute(LOCK)
+                store.conn.execute(LOCK)
             run = _Run(store, options, jobs, shared=outer)
             results = run.results()
             if not options.dry_run:
@@ -315,7 +315,7 @@ def generate(
             if receipt:
                 # Last, after every row: the triggers void receipts on each letter written.
                 receipts.write(
-                    store.db.conn, asked, inputs,
+                    store.conn, asked, inputs,
                     unchanged=outcome.generated + outcome.unchanged, skipped=outcome.skipped,
                     made_at=run.stamp,
                 )  # fmt: skip
@@ -654,7 +654,7 @@ class _Run:
 
     def flush(self) -> None:
         """Write the staged rows: one statement per kind, each row a JSON array item."""
-        conn = self.store.db.conn
+        conn = self.store.conn
         if self.superseded:
             conn.execute(DELETE, [json.dumps(self.superseded)])
             self.superseded.clear()
@@ -1221,7 +1221,7 @@ class _OnRecord:
             # A caller's open transaction holds writes a second connection cannot see:
             # read through the caller's own connection, all at once.
             self.rows: Iterator[tuple[Any, ...]] = iter(
-                store.db.conn.execute(self.SQL, [fmt]).fetchall()
+                store.conn.execute(self.SQL, [fmt]).fetchall()
             )
         else:
             self.conn = sqlite3.connect(str(store.path), timeout=BUSY_TIMEOUT_MS / 1000)
@@ -1272,7 +1272,7 @@ def _rename_all(
     out = str(options.out)
 
     def paths() -> Iterator[str]:
-        for (path,) in store.db.conn.execute(sql, params):
+        for (path,) in store.conn.execute(sql, params):
             yield os.path.join(root, path)
 
     folders: list[str] = []
@@ -1408,4 +1408,4 @@ def iter_letters(
         + (" WHERE " + " AND ".join(where) if where else "")
         + " ORDER BY c.slug, o.slug, m.slug, l.format"
     )
-    yield from store.db.query(sql, params)
+    yield from store.iter_query(sql, params)

@@ -499,7 +499,7 @@ def print_member(
     # database that is busy, read-only or full is refused before any PDF (or printer)
     # sees the letters, and a PDF that cannot be written takes the marks back.
     with store.atomic():
-        store.db.conn.executemany(
+        store.conn.executemany(
             "UPDATE letters SET status = 'printed', printed_at = ? WHERE case_id = ? "
             "AND official_id = ? AND member_id = ? AND template = ? AND language = ? "
             "AND status IN ('generated', 'printed')",
@@ -632,7 +632,7 @@ def mark_sent(
         extra = f" ({outcome.withdrawn} withdrawn)" if outcome.withdrawn else ""
         raise NotFound(f"no letters of {whose or 'those ids'} to mark sent{extra}")
     with store.atomic():
-        store.db.conn.executemany(
+        store.conn.executemany(
             "UPDATE letters SET status = 'sent', sent_at = ? WHERE case_id = ? "
             "AND official_id = ? AND coalesce(member_id, 0) = coalesce(?, 0) AND template = ? "
             "AND language = ? AND status IN ('generated', 'printed')",

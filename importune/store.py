@@ -1,10 +1,16 @@
 """The workspace's SQLite file: opening it, its migrations, and typed reads and writes.
 
 One function opens the database (:func:`open_store`) and it always migrates, so a
-file made by an older importune opens in a newer one. Migrations are named,
-append-only functions recorded by ``sqlite_utils.Migrations``; never edit one
-that has shipped, add the next. Every write runs in ``db.atomic()``: a refused
-change leaves the file as it was.
+file made by an older importune opens in a newer one. The migrations are named,
+append-only functions in :mod:`importune.migrations`; never edit one that has
+shipped, add the next. Every write runs in :meth:`Store.atomic`: a refused change
+leaves the file as it was.
+
+Reading and plain SQL go through the sqlite3 connection (``Store.conn``); sqlite-utils
+(``Store.db``: its table API for inserts, upserts and updates, and the migrations) is
+loaded the first time a command needs it. Its import takes a tenth of a second, which
+every command paid at its start; ``generate-letters`` and ``print`` in an up-to-date
+workspace now never load it.
 
 The file holds members' home addresses, so it is created with mode 0600 (SQLite
 gives its -wal and -shm files the same mode).
@@ -13,217 +19,31 @@ gives its -wal and -shm files the same mode).
 from __future__ import annotations
 
 import os
+import secrets
 import sqlite3
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
+from functools import cached_property
 from pathlib import Path
-from typing import Any
-
-import sqlite_utils
-from sqlite_utils import Migrations
+from typing import TYPE_CHECKING, Any
 
 from importune import records
 from importune.errors import Conflict, ImportuneError, InvalidInput, NotFound, WorkspaceError
 
+if TYPE_CHECKING:
+    import sqlite_utils
+
 BUSY_TIMEOUT_MS = 10_000
-
-migrations = Migrations("importune")
-
 # Singular names for messages ("case 'x' not found"), keyed by table.
 SINGULAR = {"cases": "case", "officials": "official", "appeals": "appeal", "members": "member"}
-
-
-def _run(db: sqlite_utils.Database, statements: str) -> None:
-    """Run ``;``-separated DDL one statement at a time.
-
-    ``executescript`` would COMMIT the migration's transaction half way; this
-    keeps each migration all-or-nothing. The DDL here holds no ``;`` in literals.
-    """
-    for statement in statements.split(";"):
-        if statement.strip():
-            db.execute(statement)
-
-
-@migrations()
-def m001_initial(db: sqlite_utils.Database) -> None:
-    _run(
-        db,
-        """
-        CREATE TABLE settings (
-            key TEXT PRIMARY KEY,
-            value TEXT
-        );
-        CREATE TABLE cases (
-            id INTEGER PRIMARY KEY,
-            slug TEXT NOT NULL UNIQUE,
-            name TEXT NOT NULL,
-            native_name TEXT,
-            reference TEXT,
-            country TEXT NOT NULL,
-            location TEXT,
-            prison TEXT,
-            detained_on TEXT,
-            charges TEXT,
-            summary TEXT,
-            sources TEXT,
-            language TEXT,
-            status TEXT NOT NULL DEFAULT 'detained'
-                CHECK (status IN ('detained', 'released', 'deceased', 'unknown')),
-            released_on TEXT
-        );
-        CREATE TABLE events (
-            id INTEGER PRIMARY KEY,
-            case_id INTEGER NOT NULL REFERENCES cases(id) ON DELETE CASCADE,
-            date TEXT NOT NULL,
-            kind TEXT NOT NULL,
-            note TEXT
-        );
-        CREATE INDEX events_case ON events(case_id, date);
-        CREATE TABLE officials (
-            id INTEGER PRIMARY KEY,
-            slug TEXT NOT NULL UNIQUE,
-            name TEXT NOT NULL,
-            title TEXT,
-            organization TEXT,
-            country TEXT NOT NULL,
-            address TEXT NOT NULL,
-            salutation TEXT,
-            email TEXT,
-            fax TEXT,
-            language TEXT
-        );
-        CREATE TABLE appeals (
-            id INTEGER PRIMARY KEY,
-            case_id INTEGER NOT NULL REFERENCES cases(id) ON DELETE CASCADE,
-            official_id INTEGER NOT NULL REFERENCES officials(id) ON DELETE CASCADE,
-            template TEXT NOT NULL DEFAULT 'concern',
-            language TEXT,
-            until TEXT,
-            active INTEGER NOT NULL DEFAULT 1,
-            UNIQUE (case_id, official_id)
-        );
-        CREATE INDEX appeals_official ON appeals(official_id);
-        CREATE TABLE members (
-            id INTEGER PRIMARY KEY,
-            slug TEXT NOT NULL UNIQUE,
-            name TEXT NOT NULL,
-            address TEXT,
-            email TEXT,
-            language TEXT
-        );
-        CREATE TABLE letters (
-            id INTEGER PRIMARY KEY,
-            case_id INTEGER NOT NULL REFERENCES cases(id),
-            official_id INTEGER NOT NULL REFERENCES officials(id),
-            member_id INTEGER REFERENCES members(id),
-            template TEXT NOT NULL,
-            language TEXT NOT NULL,
-            format TEXT NOT NULL CHECK (format IN ('txt', 'md', 'html', 'pdf', 'eml')),
-            path TEXT NOT NULL,
-            sha256 TEXT NOT NULL,
-            dated TEXT NOT NULL,
-            status TEXT NOT NULL DEFAULT 'generated'
-                CHECK (status IN ('generated', 'printed', 'sent', 'withdrawn')),
-            generated_at TEXT NOT NULL,
-            printed_at TEXT,
-            sent_at TEXT,
-            withdrawn_at TEXT
-        );
-        CREATE UNIQUE INDEX letters_key
-            ON letters(case_id, official_id, coalesce(member_id, 0), template, language, format);
-        CREATE INDEX letters_member ON letters(member_id);
-        CREATE INDEX letters_official ON letters(official_id)
-        """,
-    )
-
-
 
 # The case columns full-text search reads: every spelling of the name and what
 # a coordinator remembers of a case (where, what for, the group's reference).
 SEARCHED = ("name", "native_name", "reference", "location", "prison", "charges", "summary")
 
 
-@migrations()
-def m002_search_and_sources(db: sqlite_utils.Database) -> None:
-    """Full-text search over cases, kept in step by triggers; letters remember their sources.
-
-    ``cases_fts`` is an FTS5 index over ``cases`` (external content, so nothing is
-    stored twice); triggers keep it in step with every insert, edit and removal,
-    whichever program makes them (Datasette shows the table as searchable).
-    ``remove_diacritics 2`` folds accents and case in every script, so
-    ``dzhumaev`` finds ``Dzhumaev`` and ``Djumaév`` finds ``Djumaev``.
-
-    ``letters.source_sha`` is the sha256 of everything a letter was rendered
-    from (templates, records, date, format): a re-run whose sources are
-    unchanged need not render the letter again to know it is unchanged.
-    """
-    columns = ", ".join(SEARCHED)
-    new = ", ".join(f"new.{c}" for c in SEARCHED)
-    old = ", ".join(f"old.{c}" for c in SEARCHED)
-    forget = f"INSERT INTO cases_fts (cases_fts, rowid, {columns}) VALUES ('delete', old.id, {old})"
-    learn = f"INSERT INTO cases_fts (rowid, {columns}) VALUES (new.id, {new})"
-    # One statement per execute: a trigger's body holds ";", which _run splits on.
-    for statement in (
-        f"""CREATE VIRTUAL TABLE cases_fts USING fts5({columns}, content='cases',
-            content_rowid='id', tokenize='unicode61 remove_diacritics 2')""",
-        f"INSERT INTO cases_fts (rowid, {columns}) SELECT id, {columns} FROM cases",
-        f"CREATE TRIGGER cases_fts_insert AFTER INSERT ON cases BEGIN {learn}; END",
-        f"CREATE TRIGGER cases_fts_delete AFTER DELETE ON cases BEGIN {forget}; END",
-        f"CREATE TRIGGER cases_fts_update AFTER UPDATE ON cases BEGIN {forget}; {learn}; END",
-        "ALTER TABLE letters ADD COLUMN source_sha TEXT",
-    ):
-        db.execute(statement)
-
-
-@migrations()
-def m003_search_index_found_by_datasette(db: sqlite_utils.Database) -> None:
-    """``cases_fts`` made again with its content table named ``content=[cases]``.
-
-    m002 wrote ``content='cases'``; sqlite-utils (``table.detect_fts()``,
-    ``table.search()``) and Datasette recognise a table's FTS index only by
-    ``content=[cases]`` or ``content="cases"``, so they showed ``cases`` as not
-    searchable. The index is rebuilt from ``cases``; m002's triggers name the
-    index, not its definition, and keep it in step as before.
-    """
-    columns = ", ".join(SEARCHED)
-    for statement in (
-        "DROP TABLE cases_fts",
-        f"""CREATE VIRTUAL TABLE cases_fts USING fts5({columns}, content=[cases],
-            content_rowid=[id], tokenize='unicode61 remove_diacritics 2')""",
-        "INSERT INTO cases_fts (cases_fts) VALUES ('rebuild')",
-    ):
-        db.execute(statement)
-
-
-@migrations()
-def m004_receipts(db: sqlite_utils.Database) -> None:
-    """Receipts of ``generate-letters`` runs, voided by any change to what letters are made of.
-
-    A run leaves a receipt (see ``importune/receipts.py``) so that running it again with
-    nothing changed is known without rendering a letter. Triggers empty the table on
-    every insert, edit or removal in the tables a letter is made from or recorded in,
-    whichever program makes it, so a receipt never outlives what it vouches for.
-    """
-    db.execute(
-        """CREATE TABLE receipts (
-            key TEXT PRIMARY KEY,
-            inputs TEXT NOT NULL,
-            unchanged INTEGER NOT NULL,
-            skipped INTEGER NOT NULL,
-            made_at TEXT NOT NULL
-        )"""
-    )
-    # Every table a letter is made from or recorded in, as it shipped with m004.
-    for table in ("settings", "cases", "events", "officials", "appeals", "members", "letters"):
-        for event in ("INSERT", "UPDATE", "DELETE"):
-            db.execute(
-                f"CREATE TRIGGER {table}_{event.lower()}_voids_receipts AFTER {event} "
-                f"ON {table} BEGIN DELETE FROM receipts; END"
-            )
-
-
-SCHEMA_VERSION = len(migrations._migrations)
-"""How many migrations this importune knows; PRAGMA user_version is set to it."""
+SCHEMA_VERSION = 4
+"""How many migrations :mod:`importune.migrations` holds; PRAGMA user_version is set to it."""
 
 
 def _create_private(path: Path) -> None:
@@ -234,52 +54,40 @@ def _create_private(path: Path) -> None:
     os.chmod(path, 0o600)  # whatever the umask said
 
 
-def _connect(path: Path) -> sqlite_utils.Database:
-    """A connection that checks foreign keys and waits for a busy writer; nothing written."""
+def _connect(path: Path) -> sqlite3.Connection:
+    """A connection that checks foreign keys and waits for a busy writer; nothing written.
+    (Transactions are importune's own, begun by :meth:`Store.atomic`, as sqlite-utils
+    does: the connection's autocommit handling is left as Python sets it.)"""
     conn = sqlite3.connect(str(path), timeout=BUSY_TIMEOUT_MS / 1000)
-    db = sqlite_utils.Database(conn, execute_plugins=False)
-    db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-    db.execute("PRAGMA foreign_keys = ON")
-    return db
+    conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+    conn.execute("PRAGMA foreign_keys = ON")
+    conn.execute("PRAGMA recursive_triggers = ON")  # as sqlite-utils sets it, loaded or not
+    return conn
 
 
-def _use_wal(db: sqlite_utils.Database) -> None:
+def _use_wal(conn: sqlite3.Connection) -> None:
     """WAL journal: readers never wait for the writer. Set once it is known to be ours,
     since switching rewrites the file's header."""
-    if db.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
-        db.execute("PRAGMA journal_mode = WAL")
-    db.execute("PRAGMA synchronous = NORMAL")
+    if conn.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
+        conn.execute("PRAGMA journal_mode = WAL")
+    conn.execute("PRAGMA synchronous = NORMAL")
 
 
-def _refuse_strangers(db: sqlite_utils.Database) -> list[str]:
-    """The migrations already applied; refused when the file is not ours to migrate.
-
-    A database that names a migration this importune does not know was made by a
-    newer one. A database that holds tables but no record of importune's
-    migrations belongs to another program (a mistyped ``--db``). Either is
-    refused before anything is written to it.
-    """
-    known = {m.name for m in migrations._migrations}
-    applied = [m.name for m in migrations.applied(db)]
-    newer = [name for name in applied if name not in known]
-    if newer:
-        raise WorkspaceError(
-            f"this workspace was made by a newer importune (migration {newer[0]!r}); "
-            "upgrade importune"
-        )
-    if not applied and any(not name.startswith("sqlite_") for name in db.table_names()):
-        raise WorkspaceError("not an importune workspace: it holds another program's tables")
-    return applied
+_APPLIED = "SELECT count(*) FROM _sqlite_migrations WHERE migration_set = 'importune'"
+"""How many of importune's migrations sqlite-utils recorded as applied (its own table)."""
 
 
-def migrate(db: sqlite_utils.Database) -> list[str]:
-    """Apply every pending migration; return the names applied (empty when up to date)."""
-    _refuse_strangers(db)
-    pending = [m.name for m in migrations.pending(db)]
-    if pending:
-        migrations.apply(db)
-        db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
-    return pending
+def _up_to_date(conn: sqlite3.Connection) -> bool:
+    """Whether this workspace is exactly at this importune's schema: ``user_version`` (set by
+    every migration run) and the migrations recorded both say so. Anything else (a new,
+    older, newer or foreign file, or a record sqlite-utils keeps elsewhere one day) goes
+    through :func:`importune.migrations.migrate`, which knows every case."""
+    if conn.execute("PRAGMA user_version").fetchone()[0] != SCHEMA_VERSION:
+        return False
+    try:
+        return conn.execute(_APPLIED).fetchone()[0] == SCHEMA_VERSION
+    except sqlite3.OperationalError:  # no such table: not a workspace importune migrated
+        return False
 
 
 def open_store(path: Path, *, create: bool = False) -> Store:
@@ -299,23 +107,37 @@ def open_store(path: Path, *, create: bool = False) -> Store:
         raise WorkspaceError(
             f"no workspace at {path}: run 'importune init' there, or pass --db or set IMPORTUNE_DB"
         )
-    db: sqlite_utils.Database | None = None
+    conn: sqlite3.Connection | None = None
     try:
-        db = _connect(path)
-        _refuse_strangers(db)
-        _use_wal(db)
-        applied = migrate(db)
+        conn = _connect(path)
+        applied: list[str] = []
+        if _up_to_date(conn):
+            _use_wal(conn)
+        else:
+            from importune import migrations
+
+            db = _database(conn)
+            migrations.refuse_strangers(db)
+            _use_wal(conn)
+            applied = migrations.migrate(db)
     except (sqlite3.DatabaseError, WorkspaceError) as error:
-        if db is not None:
-            db.close()
+        if conn is not None:
+            conn.close()
         if create:
             remove_database(path)
         if isinstance(error, WorkspaceError):
             raise
         raise WorkspaceError(f"{path}: {error}") from None
-    store = Store(db, path)
+    store = Store(conn, path)
     store.migrated = applied
     return store
+
+
+def _database(conn: sqlite3.Connection) -> sqlite_utils.Database:
+    """sqlite-utils over the same connection (loaded here, when first needed)."""
+    import sqlite_utils
+
+    return sqlite_utils.Database(conn, execute_plugins=False)
 
 
 def remove_database(path: Path) -> None:
@@ -331,13 +153,18 @@ class Store:
     checked by :func:`importune.records.normalise` before they are written.
     """
 
-    def __init__(self, db: sqlite_utils.Database, path: Path) -> None:
-        self.db = db
+    def __init__(self, conn: sqlite3.Connection, path: Path) -> None:
+        self.conn = conn
         self.path = path
         self.migrated: list[str] = []  # the migrations this opening applied
 
+    @cached_property
+    def db(self) -> sqlite_utils.Database:
+        """sqlite-utils over this store's connection, for its table API (see the module)."""
+        return _database(self.conn)
+
     def close(self) -> None:
-        self.db.close()
+        self.conn.close()
 
     def __enter__(self) -> Store:
         return self
@@ -347,13 +174,51 @@ class Store:
 
     @contextmanager
     def atomic(self) -> Iterator[Store]:
-        with self.db.atomic():
+        """A transaction: everything in the block is written, or nothing. Inside another
+        one it is a savepoint, undone alone. (sqlite-utils' ``Database.atomic``, which
+        the table API's own writes nest in, written here so that a command that only
+        reads and runs SQL does not load sqlite-utils.)"""
+        conn = self.conn
+        if conn.in_transaction:
+            savepoint = f"importune_{secrets.token_hex(8)}"
+            conn.execute(f"SAVEPOINT {savepoint}")
+            try:
+                yield self
+            except BaseException:
+                # An error that ended the whole transaction (RAISE(ROLLBACK), a full
+                # disk) took the savepoint with it: the original error is what matters.
+                if conn.in_transaction:
+                    conn.execute(f"ROLLBACK TO SAVEPOINT {savepoint}")
+                    conn.execute(f"RELEASE SAVEPOINT {savepoint}")
+                raise
+            conn.execute(f"RELEASE SAVEPOINT {savepoint}")
+            return
+        conn.execute("BEGIN")
+        try:
             yield self
+        except BaseException:
+            conn.rollback()
+            raise
+        try:
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.rollback()
+            raise
 
     # -- reading -----------------------------------------------------------------
 
     def query(self, sql: str, params: Iterable[Any] | Mapping[str, Any] = ()) -> list[dict]:
-        return list(self.db.query(sql, params))
+        """Rows as dicts keyed by column name (what sqlite-utils' ``query`` gives)."""
+        return list(self.iter_query(sql, params))
+
+    def iter_query(
+        self, sql: str, params: Iterable[Any] | Mapping[str, Any] = ()
+    ) -> Iterator[dict[str, Any]]:
+        """:meth:`query`, a row at a time (a long listing is never held whole)."""
+        cursor = self.conn.execute(sql, params if isinstance(params, Mapping) else tuple(params))
+        keys = [column[0] for column in cursor.description or ()]
+        for row in cursor:
+            yield dict(zip(keys, row, strict=True))
 
     def get(self, kind: str, ref: str | int) -> dict[str, Any]:
         """The record of ``kind`` whose id or slug is ``ref``; NotFound names what was asked."""
@@ -372,7 +237,7 @@ class Store:
         return self.query(sql, list(filters.values()))
 
     def count(self, kind: str) -> int:
-        return self.db.execute(f"SELECT count(*) FROM [{kind}]").fetchone()[0]
+        return self.conn.execute(f"SELECT count(*) FROM [{kind}]").fetchone()[0]
 
     # -- cases, officials, members ---------------------------------------------
 
@@ -400,10 +265,11 @@ class Store:
                 raise _located(error, label) from None
             prepared.append(record)
         self._refuse_duplicates(kind, prepared, labels, rows)
-        with self.db.atomic():
+        with self.atomic():
             table = self.db.table(kind)
             table.insert_all(prepared, batch_size=1000)
-            first = self.db.execute("SELECT last_insert_rowid()").fetchone()[0] - len(prepared) + 1
+            last = self.conn.execute("SELECT last_insert_rowid()").fetchone()[0]
+        first = last - len(prepared) + 1
         return [{"id": first + i, **record} for i, record in enumerate(prepared)]
 
     def _refuse_duplicates(
@@ -476,7 +342,7 @@ class Store:
             if clash:
                 raise Conflict(f"{SINGULAR[kind]} slug {changes['slug']!r} already exists")
         if changes:
-            with self.db.atomic():
+            with self.atomic():
                 self.db.table(kind).update(current["id"], changes)
         return {**current, **changes}
 
@@ -484,7 +350,7 @@ class Store:
         """Delete one record, with its appeals and events; refused while letters name it."""
         record = self.get(kind, ref)
         column = {"cases": "case_id", "officials": "official_id", "members": "member_id"}[kind]
-        letters = self.db.execute(
+        letters = self.conn.execute(
             f"SELECT count(*) FROM letters WHERE {column} = ?", [record["id"]]
         ).fetchone()[0]
         if letters:
@@ -492,8 +358,8 @@ class Store:
                 f"{SINGULAR[kind]} {record['slug']!r} has {letters} letter(s) on record; "
                 "they would lose their history"
             )
-        with self.db.atomic():
-            self.db.execute(f"DELETE FROM [{kind}] WHERE id = ?", [record["id"]])
+        with self.atomic():
+            self.conn.execute(f"DELETE FROM [{kind}] WHERE id = ?", [record["id"]])
         return record
 
     # -- appeals -------------------------------------------------------------------
@@ -522,8 +388,8 @@ class Store:
         rows = self.appeals(case, official)
         if not rows:
             raise NotFound(f"no appeal to {official_row['slug']!r} for case {case_row['slug']!r}")
-        with self.db.atomic():
-            self.db.execute("DELETE FROM appeals WHERE id = ?", [rows[0]["id"]])
+        with self.atomic():
+            self.conn.execute("DELETE FROM appeals WHERE id = ?", [rows[0]["id"]])
         return rows[0]
 
     # -- the group's settings ---------------------------------------------------
@@ -540,7 +406,7 @@ class Store:
 
     def set_group(self, **values: str | None) -> dict[str, str | None]:
         changes = records.check_group(values)
-        with self.db.atomic():
+        with self.atomic():
             self.db.table("settings").upsert_all(
                 [{"key": f"group.{key}", "value": value} for key, value in changes.items()],
                 pk="key",
@@ -557,7 +423,7 @@ class Store:
         _create_private(target)
         try:
             with sqlite3.connect(str(target)) as copy:
-                self.db.conn.backup(copy)
+                self.conn.backup(copy)
             copy.close()
         except BaseException:
             target.unlink(missing_ok=True)
