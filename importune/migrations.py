@@ -204,6 +204,26 @@ def m004_receipts(db: sqlite_utils.Database) -> None:
             )
 
 
+@migrations()
+def m005_receipts_voided_only_when_held(db: sqlite_utils.Database) -> None:
+    """The receipts' triggers delete only when there is a receipt to delete.
+
+    m004's triggers ran ``DELETE FROM receipts`` for every row written, although a run
+    empties the table at its first row: a run of ``generate-letters`` writes a row a
+    letter, and the empty delete cost a fifth of each row's insert (counted with
+    valgrind). The same triggers, by the same names, with
+    ``WHEN EXISTS (SELECT 1 FROM receipts)``: a receipt is voided exactly as before.
+    """
+    for table in ("settings", "cases", "events", "officials", "appeals", "members", "letters"):
+        for event in ("INSERT", "UPDATE", "DELETE"):
+            name = f"{table}_{event.lower()}_voids_receipts"
+            db.execute(f"DROP TRIGGER {name}")
+            db.execute(
+                f"CREATE TRIGGER {name} AFTER {event} ON {table} "
+                "WHEN EXISTS (SELECT 1 FROM receipts) BEGIN DELETE FROM receipts; END"
+            )
+
+
 def refuse_strangers(db: sqlite_utils.Database) -> list[str]:
     """The migrations already applied; refused when the file is not ours to migrate.
 

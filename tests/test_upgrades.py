@@ -9,9 +9,9 @@ migration is ``<migration>``, kept as it left it (checkpointed, one file):
   released, two events. It predates full-text search and ``letters.source_sha``.
 - ``schema-m002.db``: the same campaign made by the current schema
   (``m002_search_and_sources``), with events recorded by ``case event``.
-- ``schema-m003.db`` and ``schema-m004.db``: ``schema-m002.db`` opened (so migrated)
-  by the importune of each later migration, then checkpointed back to one file
-  (``PRAGMA journal_mode = DELETE``).
+- ``schema-m003.db``, ``schema-m004.db`` and ``schema-m005.db``: the previous one
+  opened (so migrated) by the importune of the next migration, then checkpointed back
+  to one file (``PRAGMA journal_mode = DELETE``).
 
 Each is copied, opened by today's importune (by ``db migrate`` or by any other
 command: opening always migrates), and compared row by row with the file as it was.
@@ -48,6 +48,10 @@ SCHEMAS = {
     "schema-m004.db": [
         "m001_initial", "m002_search_and_sources", "m003_search_index_found_by_datasette",
         "m004_receipts",
+    ],
+    "schema-m005.db": [
+        "m001_initial", "m002_search_and_sources", "m003_search_index_found_by_datasette",
+        "m004_receipts", "m005_receipts_voided_only_when_held",
     ],
 }
 TABLES = ("settings", "cases", "events", "officials", "appeals", "members", "letters")

@@ -199,6 +199,7 @@ def test_a_blank_database_is_migrated_forward(tmp_path: Path, ok: Run) -> None:
             ("importune", "m002_search_and_sources"),
             ("importune", "m003_search_index_found_by_datasette"),
             ("importune", "m004_receipts"),
+            ("importune", "m005_receipts_voided_only_when_held"),
         ]
         assert conn.execute("PRAGMA user_version").fetchone()[0] == len(applied)
 
@@ -325,6 +326,13 @@ def test_the_exact_schema_a_blank_database_reaches(workspace: Path) -> None:
             for table in VOIDING
             for event in ("insert", "update", "delete")
         }
+        voiding = conn.execute(
+            "SELECT sql FROM sqlite_master WHERE type = 'trigger' AND name LIKE '%_voids_receipts'"
+        ).fetchall()
+        assert len(voiding) == 3 * len(VOIDING)
+        for (sql,) in voiding:  # only a receipt there is deleted (m005)
+            action = sql.partition(" WHEN ")[2]
+            assert action == "EXISTS (SELECT 1 FROM receipts) BEGIN DELETE FROM receipts; END"
         for table, expected in SCHEMA.items():
             columns = [
                 f"{name} {kind}" + (" notnull" if notnull else "") + (" pk" if pk else "")
@@ -345,7 +353,7 @@ def test_the_exact_schema_a_blank_database_reaches(workspace: Path) -> None:
                     unique.add((table, cols))
         assert unique == UNIQUE
         assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
-        assert conn.execute("PRAGMA user_version").fetchone()[0] == 4
+        assert conn.execute("PRAGMA user_version").fetchone()[0] == 5
 
 
 def test_every_connection_checks_foreign_keys_and_waits_when_busy(workspace: Path) -> None:
