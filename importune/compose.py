@@ -20,6 +20,7 @@ dates are cached, and composing a letter touches no file.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import hashlib
 import os
@@ -46,6 +47,7 @@ from jinja2 import (
     nodes,
     pass_context,
 )
+from jinja2.bccache import Bucket, FileSystemBytecodeCache
 from jinja2.ext import Extension
 from jinja2.parser import Parser
 from jinja2.runtime import Context
@@ -489,6 +491,61 @@ class _ConfinedLoader(FileSystemLoader):
         return source, filename, uptodate
 
 
+class _CompiledTemplates(FileSystemBytecodeCache):
+    """Templates compiled by an earlier run, kept as Python code: compiling one takes
+    30 ms, and every process that renders letters (each worker of a run, ``print``)
+    compiled each template it used, every time.
+
+    Jinja2's own file cache, in its own folder for this user (mode 0700, refused when
+    anyone else owns it), and reused only for the same template file with the same
+    words (Jinja checks a digest of its source) compiled the same way: the key also
+    names this importune (its version and this module, whose sandbox and ``variants``
+    tag decide the code) and Jinja2's version. Python's own version is in every entry.
+    """
+
+    def get_cache_key(self, name: str, filename: str | None = None) -> str:
+        return super().get_cache_key(f"{_CODE_KEY}|{name}", filename)
+
+    def load_bytecode(self, bucket: Bucket) -> None:
+        """An entry that cannot be read is compiled again (Jinja discards a damaged one)."""
+        with contextlib.suppress(OSError):
+            super().load_bytecode(bucket)
+
+    def dump_bytecode(self, bucket: Bucket) -> None:
+        """An entry that cannot be written (a full disk) is simply not kept: the letters
+        are made all the same."""
+        with contextlib.suppress(OSError):
+            super().dump_bytecode(bucket)
+
+
+def _code_key() -> str:
+    """What compiled templates depend on besides their source (see :class:`_CompiledTemplates`)."""
+    import jinja2
+
+    from importune import __version__
+
+    here = os.stat(__file__)
+    return f"importune {__version__} {here.st_size} {here.st_mtime_ns}; jinja2 {jinja2.__version__}"
+
+
+_CODE_KEY = _code_key()
+
+
+def _compiled_templates() -> _CompiledTemplates | None:
+    """The cache of compiled templates; None where it cannot be kept (no safe folder for
+    it): templates are then compiled in every process, as before it."""
+    if os.environ.get(NO_TEMPLATE_CACHE):
+        return None
+    try:
+        return _CompiledTemplates(pattern="importune-%s.cache")
+    except (OSError, RuntimeError):
+        return None
+
+
+NO_TEMPLATE_CACHE = "IMPORTUNE_NO_TEMPLATE_CACHE"
+"""Set (to anything) to compile every template afresh in every process."""
+
+
 # -- the composer ---------------------------------------------------------------------------
 
 
@@ -584,6 +641,7 @@ class Composer:
             cache_size=-1,
             finalize=_finalize,
             extensions=[VariantsExtension],
+            bytecode_cache=_compiled_templates(),
         )
         self.env.filters.update(_sync_filters(self.env.filters))
         self.env.filters.update(

@@ -8,10 +8,12 @@ the repository's letters/ folder (copied to tmp_path when a test adds its own).
 from __future__ import annotations
 
 import datetime as dt
+import errno
 import os
 import shutil
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -436,6 +438,74 @@ def test_string_methods_and_filters_in_a_groups_own_template(letters):
     assert letter.body == (
         "Undermining The Constitutional Orde; Dzhumaev; Karakul, UZ; 1+3; AB; an uzbek\n"
     )
+
+
+# -- compiled templates kept between runs -----------------------------------------------
+
+
+@pytest.fixture
+def template_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Where this test's compiled templates go: Jinja's cache folder under a fresh temp."""
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path / "tmp"))
+    (tmp_path / "tmp").mkdir()
+    return tmp_path / "tmp" / f"_jinja2-cache-{os.getuid()}"
+
+
+def never_compiled(monkeypatch: pytest.MonkeyPatch) -> None:
+    def refuse(*args: object, **kwargs: object) -> None:
+        raise AssertionError("compiled again instead of read from the cache")
+
+    monkeypatch.setattr("jinja2.environment.Environment.compile", refuse)
+
+
+def test_a_compiled_template_is_kept_for_the_next_run(letters, template_cache, monkeypatch):
+    first = Composer(letters, GROUP, TODAY).compose(CASE, OFFICIAL, MEMBER, APPEAL)
+    kept = sorted(template_cache.glob("importune-*.cache"))
+    assert len(kept) == 1  # concern.en.txt.j2
+    assert template_cache.stat().st_mode & 0o777 == 0o700  # this user's alone
+    assert kept[0].stat().st_mode & 0o077 == 0
+
+    with monkeypatch.context() as patch:
+        never_compiled(patch)
+        again = Composer(letters, GROUP, TODAY).compose(CASE, OFFICIAL, MEMBER, APPEAL)
+    assert again == first
+
+    # Edited: compiled afresh, the new words are in the letter.
+    path = letters / "concern.en.txt.j2"
+    path.write_text(path.read_text(encoding="utf-8").replace(
+        "Yours respectfully,", "With my respect,"), encoding="utf-8")
+    edited = Composer(letters, GROUP, TODAY).compose(CASE, OFFICIAL, MEMBER, APPEAL)
+    assert "With my respect," in edited.body and "Yours respectfully" not in edited.body
+    assert len(sorted(template_cache.glob("importune-*.cache"))) == 1  # replaced, same file
+
+
+def test_a_template_read_from_the_cache_is_still_sandboxed(letters, template_cache, monkeypatch):
+    hostile = "Subject: x\n\n{{ 'x' * 100000000 }}{{ ''.__class__ }}\n"
+    first = refusal(letters, hostile)
+    with monkeypatch.context() as patch:
+        never_compiled(patch)
+        assert refusal(letters, hostile) == first
+    assert first.startswith("letters/probe.en.txt.j2, line 3: refused")
+
+
+def test_a_cache_that_cannot_be_written_changes_no_letter(letters, template_cache, monkeypatch):
+    expected = Composer(LETTERS, GROUP, TODAY).compose(CASE, OFFICIAL, MEMBER, APPEAL).body
+    before = sorted(template_cache.glob("importune-*"))  # the repository's letters, kept
+
+    def full(*args: object, **kwargs: object) -> None:
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(tempfile, "NamedTemporaryFile", full)
+    for _ in range(2):  # nothing kept: compiled each time, the same letter
+        letter = Composer(letters, GROUP, TODAY).compose(CASE, OFFICIAL, MEMBER, APPEAL)
+        assert letter.body == expected
+    assert sorted(template_cache.glob("importune-*")) == before
+
+
+def test_the_template_cache_can_be_turned_off(letters, template_cache, monkeypatch):
+    monkeypatch.setenv("IMPORTUNE_NO_TEMPLATE_CACHE", "1")
+    Composer(letters, GROUP, TODAY).compose(CASE, OFFICIAL, MEMBER, APPEAL)
+    assert not template_cache.exists()
 
 
 # -- refusals ---------------------------------------------------------------------------
