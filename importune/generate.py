@@ -375,17 +375,28 @@ def rerun(db: Path, options: Options) -> Outcome | None:
     except OSError:  # out/ cannot be read: the long way says so
         return None
     prefix = _stored_prefix(options.out, db.parent)  # as the long way makes it, from the same
-    out, cut = str(options.out), len(prefix)
+    out, cut = f"{options.out}/", len(prefix)
     checked = 0
+    stamps: dict[str, int | None] = {}  # a run's letters share its stamp: parsed once
     for path, stamp in rows:
         if path.startswith(prefix):
-            if not _stamped(f"{out}/{path[cut:]}", _stamp_ns(stamp)):
+            # _stamped(), inline: this loop is most of a run again's own time.
+            wanted = stamps.get(stamp, _UNSEEN)
+            if wanted is _UNSEEN:
+                wanted = stamps[stamp] = _stamp_ns(stamp)
+            try:
+                found = os.stat(out + path[cut:])
+            except OSError:
+                return None
+            if found.st_mtime_ns != wanted or not S_ISREG(found.st_mode):
                 return None
             checked += 1
     # Every letter the receipt counts unchanged has its row under the output folder: fewer
     # means the paths are not the ones this run would check.
     return Outcome(unchanged=receipt[1], skipped=receipt[2]) if checked >= receipt[1] else None
 
+
+_UNSEEN = object()
 
 LOCK = "DELETE FROM letters WHERE 0"
 """A write that changes nothing: it takes the database's write lock for the run."""
