@@ -36,32 +36,29 @@ becomes ``sent`` with the day it was posted.
 from __future__ import annotations
 
 import datetime as dt
-import gc
 import json
 import os
-import pickle
 import re
 import shutil
-import signal
 import stat
 import subprocess
 import tempfile
 import zipfile
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import contextmanager, suppress
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
-from typing import Any, TypeVar, cast
+from typing import Any, TypeVar
 
 from importune import __version__, records
 from importune.compose import Composer, Letter
 from importune.errors import Conflict, ImportuneError, InvalidInput, NotFound
+from importune.forked import forked
 from importune.formats.pdf import FONT_SUFFIXES, LAYOUT, PdfLayout
 from importune.generate import HELD, Options, check_slugs, cores, generate
 from importune.store import Store
 
 J = TypeVar("J")
-T = TypeVar("T")
 
 PRINTABLE = ("generated", "printed")
 """Statuses a letter may be printed in (again)."""
@@ -151,6 +148,10 @@ def layout_pdf(letters_dir: Path, letters: Sequence[Letter], extras: Extras) -> 
     return PrintLayout(letters_dir, extras).render_many(letters)
 
 
+_COMPOSER_LOST = (
+    "the process composing half of the letters stopped before it was done; nothing was printed"
+)
+
 PARALLEL_FROM = 200
 """Letters from which ``print`` composes the second half of a pile in a forked process
 while this one composes the first (on a machine with two cores or more)."""
@@ -184,7 +185,7 @@ def compose_pdf(
         # its templates compiled and its locale's data loaded (a tenth of a second).
         items, days = part(jobs[:1])
         half = (len(jobs) + 1) // 2
-        with _forked(part, jobs[half:]) as second:
+        with forked(part, jobs[half:], lost=_COMPOSER_LOST) as second:
             more_items, more_days = part(jobs[1:half])
             items, days = items + more_items, days + more_days
             more_items, more_days = second()
@@ -192,83 +193,6 @@ def compose_pdf(
     if not items:
         raise ImportuneError("no letters to lay out")
     return len(items), layout.render_items(items, max(days))
-
-
-@contextmanager
-def _forked(work: Callable[[Any], T], arg: Any) -> Iterator[Callable[[], T]]:
-    """Run ``work(arg)`` in a forked copy of this process while the caller goes on; yields
-    the function that waits for its result (or raises what it raised). The copy only
-    composes: it never touches the database, and leaves by ``os._exit``, so nothing the
-    parent holds (the database, buffered output) is flushed or closed twice. Leaving the
-    block early (an error, Ctrl-C) stops the copy. Typst may have threads of its own in
-    this process (after a PDF was laid out): the copy never calls Typst, and the C library
-    keeps memory allocation safe across a fork. When no process can be forked (a full
-    process table), the work is done here, when its result is asked for.
-
-    The objects made so far move out of the garbage collector's sight until the copy is
-    done: a collection in either process would otherwise write to every page they share
-    (each object's collector header), copying the whole heap a page at a time."""
-    gc.freeze()
-    try:
-        read, write = os.pipe()
-        try:
-            pid = os.fork()
-        except OSError:
-            os.close(read)
-            os.close(write)
-            raise
-    except OSError:
-        gc.unfreeze()
-        yield lambda: work(arg)
-        return
-    if pid == 0:  # pragma: no cover - the forked copy (coverage does not follow it)
-        status = 0
-        try:
-            os.close(read)
-            try:
-                outcome: tuple[bool, Any] = (True, work(arg))
-            except BaseException as error:  # handed back to the parent, raised there
-                outcome = (False, error)
-            try:
-                data = pickle.dumps(outcome)
-            except Exception:  # an exception that does not pickle: its message does
-                error = outcome[1]
-                data = pickle.dumps((False, ImportuneError(f"{type(error).__name__}: {error}")))
-            with os.fdopen(write, "wb") as pipe:
-                pipe.write(data)
-        except BaseException:
-            status = 1
-        finally:
-            os._exit(status)
-    os.close(write)
-    reaped = False
-
-    def result() -> T:
-        nonlocal reaped
-        with open(read, "rb", closefd=False) as pipe:
-            data = pipe.read()
-        os.waitpid(pid, 0)
-        reaped = True
-        try:
-            ok, value = pickle.loads(data)
-        except Exception:
-            raise ImportuneError(
-                "the process composing half of the letters stopped before it was done; "
-                "nothing was printed"
-            ) from None
-        if ok:
-            return cast(T, value)
-        raise value
-
-    try:
-        yield result
-    finally:
-        os.close(read)
-        if not reaped:
-            with suppress(ProcessLookupError):
-                os.kill(pid, signal.SIGKILL)
-            os.waitpid(pid, 0)
-        gc.unfreeze()
 
 
 # -- the printer ----------------------------------------------------------------------------
