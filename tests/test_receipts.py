@@ -295,3 +295,74 @@ def test_a_database_reached_through_a_link_has_its_letters_checked_where_they_ar
     (elsewhere / "out" / "case-0" / "official-0--member-000.txt").unlink()
     assert "Wrote 1 letter(s)" in ok("generate-letters").stdout
     assert len(long_way) == calls + 1
+
+
+# -- many letter files: half are checked by a forked copy of the process ----------------
+
+
+@pytest.fixture
+def two_processes(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """A run again checks its letter files in two processes from two files on; the forks."""
+    monkeypatch.setattr(generate_module, "STAT_IN_TWO_FROM", 2)
+    monkeypatch.setattr(generate_module, "cores", lambda: 2)
+    made: list[int] = []
+    real = os.fork
+
+    def fork() -> int:
+        pid = real()
+        if pid:
+            made.append(pid)
+        return pid
+
+    monkeypatch.setattr(os, "fork", fork)
+    return made
+
+
+HALVES = {  # the letters on record in the order a run again checks them: first and last
+    "first half": "case-0/official-0--member-000.txt",
+    "second half": "case-1/official-1--member-001.txt",
+}
+
+
+@pytest.mark.parametrize("half", list(HALVES))
+@pytest.mark.parametrize(
+    ("change", "expected"),
+    [
+        ("edited", "Wrote 1 letter(s)"),
+        ("touched", "Wrote 0 letter(s)"),
+        ("deleted", "Wrote 1 letter(s)"),
+    ],
+)
+def test_letter_files_checked_in_two_processes_find_every_change(
+    campaign: Path, ok: Run, monkeypatch: pytest.MonkeyPatch, two_processes: list[int],
+    half: str, change: str, expected: str,
+) -> None:  # fmt: skip
+    said, alone = both_ways(campaign, ok, monkeypatch)
+    assert alone and len(two_processes) == 1  # nothing changed: answered, with one fork
+
+    letter = campaign / "out" / HALVES[half]
+    if change == "edited":
+        letter.write_text("Dear Sir, never mind.\n", encoding="utf-8")
+    elif change == "touched":
+        os.utime(letter, ns=(0, letter.stat().st_mtime_ns + 1_000))
+    else:
+        letter.unlink()
+    said, alone = both_ways(campaign, ok, monkeypatch)
+    assert not alone and expected in said
+
+
+def test_a_file_check_that_dies_sends_the_run_the_long_way(
+    campaign: Path, ok: Run, monkeypatch: pytest.MonkeyPatch, two_processes: list[int]
+) -> None:
+    parent = os.getpid()
+    real = generate_module._all_stamped
+
+    def dying(files: Any) -> bool:
+        if os.getpid() != parent:
+            os._exit(3)  # killed: it hands nothing back
+        return real(files)
+
+    monkeypatch.setattr(generate_module, "_all_stamped", dying)
+    said, alone = both_ways(campaign, ok, monkeypatch)
+    assert not alone and len(two_processes) == 1
+    assert "Wrote 0 letter(s)" in said and "8 unchanged" in said
