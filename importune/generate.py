@@ -62,8 +62,6 @@ from typing import TYPE_CHECKING, Any
 
 from importune import receipts
 from importune.errors import ImportuneError, InvalidInput, NotFound
-from importune.forked import forked
-from importune.records import SLUG_RE
 
 if TYPE_CHECKING:
     from importune.store import Store
@@ -205,6 +203,8 @@ def check_slugs(kind: str, records: Iterable[dict[str, Any]]) -> None:
     Input is checked when added through importune, but a slug edited in Datasette is
     not, and ``../../x`` would put a letter outside the output folder.
     """
+    from importune.records import SLUG_RE  # not loaded by a run again answered at once
+
     for record in records:
         if not SLUG_RE.match(record["slug"]):
             raise InvalidInput(
@@ -394,6 +394,8 @@ def _as_left(out: Path, files: list[tuple[str, int | None]]) -> bool:
     time: many are checked half by a forked copy of this process, on the other core."""
     if len(files) < STAT_IN_TWO_FROM or cores() < 2 or not hasattr(os, "fork"):
         return _swept(out) and _all_stamped(files)
+    from importune.forked import forked  # and pickle: only for a run again this big
+
     half = len(files) // 2
     try:
         with forked(_all_stamped, files[half:], lost="a file check stopped") as other:
