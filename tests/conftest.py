@@ -9,6 +9,7 @@ person would type them; ``refused`` also proves that a refusal changed nothing
 
 from __future__ import annotations
 
+import os
 import sqlite3
 from collections.abc import Callable, Iterator
 from contextlib import closing
@@ -69,6 +70,23 @@ def letters_beside_the_database(monkeypatch: pytest.MonkeyPatch) -> None:
 def invoke(*args: object, input: str | None = None) -> Result:
     """One command through the real app, as typed (every argument as text)."""
     return CliRunner().invoke(app, [str(arg) for arg in args], input=input)
+
+
+@pytest.fixture
+def forks_made(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """The process ids of the copies importune forks from now on (``print``'s composer,
+    a run again's file check), counted as they are made."""
+    made: list[int] = []
+    real = os.fork
+
+    def fork() -> int:
+        pid = real()
+        if pid:
+            made.append(pid)
+        return pid
+
+    monkeypatch.setattr(os, "fork", fork)
+    return made
 
 
 @pytest.fixture

@@ -222,21 +222,11 @@ def test_a_left_to_right_letter_is_the_same_page_without_its_isolates() -> None:
 
 
 @pytest.fixture
-def forks(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+def forks(monkeypatch: pytest.MonkeyPatch, forks_made: list[int]) -> list[int]:
     """Compose in two processes from the smallest pile, even on one core; count the forks."""
     monkeypatch.setattr(printing, "PARALLEL_FROM", 2)
     monkeypatch.setattr(printing, "cores", lambda: 2)
-    made: list[int] = []
-    real = os.fork
-
-    def fork() -> int:
-        pid = real()
-        if pid:
-            made.append(pid)
-        return pid
-
-    monkeypatch.setattr(os, "fork", fork)
-    return made
+    return forks_made
 
 
 def test_a_pile_composed_by_two_processes_is_the_same_pdf(

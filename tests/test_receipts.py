@@ -301,21 +301,11 @@ def test_a_database_reached_through_a_link_has_its_letters_checked_where_they_ar
 
 
 @pytest.fixture
-def two_processes(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+def two_processes(monkeypatch: pytest.MonkeyPatch, forks_made: list[int]) -> list[int]:
     """A run again checks its letter files in two processes from two files on; the forks."""
     monkeypatch.setattr(generate_module, "STAT_IN_TWO_FROM", 2)
     monkeypatch.setattr(generate_module, "cores", lambda: 2)
-    made: list[int] = []
-    real = os.fork
-
-    def fork() -> int:
-        pid = real()
-        if pid:
-            made.append(pid)
-        return pid
-
-    monkeypatch.setattr(os, "fork", fork)
-    return made
+    return forks_made
 
 
 HALVES = {  # the letters on record in the order a run again checks them: first and last
