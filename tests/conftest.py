@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import sqlite3
+import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import closing
 from pathlib import Path
@@ -26,6 +27,26 @@ from importune.cli import app
 GROUP = "Global Importune"
 
 Run = Callable[..., Result]
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _temporary_files_of_this_run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """Temporary files, Jinja2's cache of compiled templates among them (a thousand
+    entries a run, one per test's letters folder), go under this run's own temporary
+    folder, which pytest cleans up, not into the machine's /tmp; importune run as a
+    process by a test gets the same folder through TMPDIR."""
+    folder = str(tmp_path_factory.mktemp("tmp"))
+    before = os.environ.get("TMPDIR")
+    os.environ["TMPDIR"] = folder
+    tempfile.tempdir = None  # gettempdir() reads TMPDIR again
+    try:
+        yield
+    finally:
+        if before is None:
+            os.environ.pop("TMPDIR", None)
+        else:
+            os.environ["TMPDIR"] = before
+        tempfile.tempdir = None
 
 
 @pytest.fixture(autouse=True, scope="session")
