@@ -1138,7 +1138,6 @@ def _true_ones(value: Any) -> Iterator[Any]:
                 yield item
 
 
-
 @pass_context
 def _date_filter(context: Context, value: Any, form: str = "long") -> str:
     """``{{ case.detained_on | date }}``: 23 October 2001 written in the letter's language."""

@@ -372,14 +372,9 @@ def rerun(db: Path, options: Options) -> Outcome | None:
         conn.close()
     prefix = _stored_prefix(options.out, db.parent)  # as the long way makes it, from the same
     out, cut = f"{options.out}/", len(prefix)
-    stamps: dict[str, int | None] = {}  # a run's letters share its stamp: parsed once
-    files = []
-    for path, stamp in rows:
-        if path.startswith(prefix):
-            wanted = stamps.get(stamp, _UNSEEN)
-            if wanted is _UNSEEN:
-                wanted = stamps[stamp] = _stamp_ns(stamp)
-            files.append((out + path[cut:], wanted))
+    files = [
+        (out + path[cut:], _stamp_ns(stamp)) for path, stamp in rows if path.startswith(prefix)
+    ]
     # Every letter the receipt counts unchanged has its row under the output folder: fewer
     # means the paths are not the ones this run would check.
     if len(files) < receipt[1] or not _as_left(options.out, files):
@@ -413,23 +408,14 @@ def _swept(out: Path) -> bool:
 
 
 def _all_stamped(files: list[tuple[str, int | None]]) -> bool:
-    """:func:`_stamped` for each file, inline (two calls a file cost as much as the check)."""
-    for path, wanted in files:
-        try:
-            found = os.stat(path)
-        except OSError:
-            return False
-        if found.st_mtime_ns != wanted or not S_ISREG(found.st_mode):
-            return False
-    return True
+    """:func:`_stamped` for each file (the part a forked copy can do alone)."""
+    return all(_stamped(path, wanted) for path, wanted in files)
 
 
 STAT_IN_TWO_FROM = 4000
 """Letter files from which a run again checks them in two processes (a fork costs a few
 milliseconds, about what checking 1,000 files does)."""
 
-
-_UNSEEN = object()
 
 LOCK = "DELETE FROM letters WHERE 0"
 """A write that changes nothing: it takes the database's write lock for the run."""
