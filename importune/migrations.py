@@ -246,8 +246,9 @@ def refuse_strangers(db: sqlite_utils.Database) -> list[str]:
 
 
 def migrate(db: sqlite_utils.Database) -> list[str]:
-    """Apply every pending migration; return the names applied (empty when up to date)."""
-    refuse_strangers(db)
+    """Apply every pending migration to a database :func:`refuse_strangers` accepted (its
+    caller checks first, before switching the file to WAL); return the names applied
+    (empty when up to date)."""
     pending = [m.name for m in migrations.pending(db)]
     if pending:
         migrations.apply(db)
