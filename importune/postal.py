@@ -101,11 +101,18 @@ def layout_address(lines: list[str], address: str, country: str) -> list[str]:
     code = (country or "").strip().upper()
     names = [line.strip() for line in lines if line and line.strip()]
     street = _lines(address)
-    if street and _normal(street[-1]) in _country_spellings(code):
+    # No country's name has a digit: a last line with one (a postcode) is no country, and
+    # is known so without loading pycountry (a tenth of a second with its metadata).
+    if street and not _has_digit(street[-1]) and _normal(street[-1]) in _country_spellings(code):
         street.pop()
     rule = convention(code)
     block = street + names if rule.name_after_address else names + street
     return [*block, rule.country_name]
+
+
+def _has_digit(line: str) -> bool:
+    """Whether a line holds a digit, in any script (``100047``, ``١٠٠``)."""
+    return any(char.isdigit() for char in line)
 
 
 def _normal(line: str) -> str:

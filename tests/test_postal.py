@@ -3,6 +3,9 @@
 
 from __future__ import annotations
 
+import pytest
+
+from importune import postal
 from importune.postal import country_line, layout_address, layout_recipient
 
 
@@ -98,3 +101,18 @@ def test_country_line():
     assert country_line("UZ") == "UZBEKISTAN"
     assert country_line("ru") == "RUSSIAN FEDERATION"
     assert country_line("XK") == "KOSOVO"
+
+
+def test_a_last_line_with_a_postcode_is_kept_without_looking_up_country_names(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """No country's name has a digit, so a last line holding a postcode is never taken for
+    the country, and pycountry's names (slow to load) are not asked for it."""
+    asked: list[str] = []
+    monkeypatch.setattr(postal, "_country_spellings", lambda code: asked.append(code) or set())
+    lines = layout_address(["Jasur Rakhimov"], "ul. Gulyamova 66\n100047 Tashkent", "UZ")
+    assert lines == ["Jasur Rakhimov", "ul. Gulyamova 66", "100047 Tashkent", "UZBEKISTAN"]
+    assert layout_address([], "Rue 1\n١٠٠ القاهرة", "EG")[-2] == "١٠٠ القاهرة"
+    assert asked == []
+    assert layout_address([], "ul. Gulyamova 66\nTashkent", "UZ")[-2] == "Tashkent"
+    assert asked == ["UZ"]
