@@ -37,6 +37,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import mmap
 import os
 import re
 import shutil
@@ -156,43 +157,155 @@ PARALLEL_FROM = 200
 """Letters from which ``print`` composes the second half of a pile in a forked process
 while this one composes the first (on a machine with two cores or more)."""
 
+Composed = tuple[dict[str, Any], dt.date]
+"""A letter composed and checked for the PDF: its layout data (:meth:`PdfLayout.item`) and
+its date."""
+
 
 def compose_pdf(
-    letters_dir: Path, jobs: Sequence[J], compose: Callable[[J], Letter], extras: Extras
+    layout: PrintLayout,
+    jobs: Sequence[J],
+    compose: Callable[[J], Letter],
+    ready: Mapping[int, Composed] | None = None,
 ) -> tuple[int, bytes]:
     """Compose each job's letter (``compose(job)``), check it and lay them all out as one
-    PDF: the number of letters and the PDF.
+    PDF: the number of letters and the PDF. ``ready`` holds letters composed already, by
+    their position in ``jobs`` (see :func:`composed_ahead`).
 
     Composing a letter (Jinja2, dates, the postal address) is Python's work, a tenth of a
     pile's time, and Typst waits for all of it: a big pile is composed by two processes at
     once. Either way the PDF is the same, byte for byte, and so is a refusal (the first
-    letter in the pile's order that cannot be composed or printed).
+    letter in the pile's order that cannot be composed or printed: a letter composed
+    ahead never is one).
     """
-    layout = PrintLayout(letters_dir, extras)
+    done = dict(ready or {})
+    todo = [position for position in range(len(jobs)) if position not in done]
 
-    def part(some: Sequence[J]) -> tuple[list[dict[str, Any]], list[dt.date]]:
-        items, days = [], []
-        for job in some:
-            letter = compose(job)
-            items.append(layout.item(letter))
-            days.append(letter.date)
-        return items, days
+    def part(positions: Sequence[int]) -> list[Composed]:
+        return [_composed(layout, compose(jobs[position])) for position in positions]
 
-    if len(jobs) < PARALLEL_FROM or cores() < 2 or not hasattr(os, "fork"):
-        items, days = part(jobs)
+    if len(todo) < PARALLEL_FROM or cores() < 2 or not hasattr(os, "fork"):
+        made = part(todo)
     else:
         # The first letter is composed before the fork, so that both processes start with
         # its templates compiled and its locale's data loaded (a tenth of a second).
-        items, days = part(jobs[:1])
-        half = (len(jobs) + 1) // 2
-        with forked(part, jobs[half:], lost=_COMPOSER_LOST) as second:
-            more_items, more_days = part(jobs[1:half])
-            items, days = items + more_items, days + more_days
-            more_items, more_days = second()
-        items, days = items + more_items, days + more_days
-    if not items:
+        made = part(todo[:1])
+        half = (len(todo) + 1) // 2
+        with forked(part, todo[half:], lost=_COMPOSER_LOST) as second:
+            made += part(todo[1:half])
+            made += second()
+    done.update(zip(todo, made, strict=True))
+    if not done:
         raise ImportuneError("no letters to lay out")
-    return len(items), layout.render_items(items, max(days))
+    items = [done[position][0] for position in range(len(jobs))]
+    return len(items), layout.render_items(items, max(day for _, day in done.values()))
+
+
+def _composed(layout: PdfLayout, letter: Letter) -> Composed:
+    return layout.item(letter), letter.date
+
+
+AHEAD_FROM = 50
+"""Letters on record from which ``print`` composes them in a forked process while it
+checks that they are generated (see :func:`composed_ahead`)."""
+
+
+@contextmanager
+def composed_ahead(
+    layout: PrintLayout,
+    rows: Sequence[dict[str, Any]],
+    compose: Callable[[dict[str, Any]], Letter],
+) -> Iterator[Callable[[], dict[tuple[Any, ...], Composed]]]:
+    """Compose the letters on record (``rows``) in a forked process while this one checks
+    that they are generated; yields the function that finishes them, with this process's
+    help, and hands them over by :func:`ahead_key`.
+
+    Checking a member's letters (as ``generate-letters`` would) takes a fifth of a second
+    for a thousand letters, on one core; composing them for the PDF takes about as long,
+    and needs only the records, which that check never changes. The copy composes from
+    the last letter back; once the check is done, this process composes from the first
+    on, until the two meet (:class:`_Meeting`).
+
+    Nothing is taken on trust: the letters to print are decided after the check, as
+    without this, and each is composed from its records, template and date, which its
+    key holds; a letter the check wrote anew (a new date, a new row) is composed after.
+    A letter that cannot be composed ends the work of whichever process met it: it is
+    composed again in the pile's order and refused as before. With a small pile, one
+    core or no fork (or when the copy dies), what is missing is composed afterwards.
+    """
+    if len(rows) < AHEAD_FROM or cores() < 2 or not hasattr(os, "fork"):
+        yield dict
+        return
+
+    def one(row: dict[str, Any]) -> Composed:
+        return _composed(layout, compose(row))
+
+    try:
+        # Before the fork: both processes start with its templates compiled and its
+        # locale's data loaded (a tenth of a second).
+        first = {ahead_key(rows[0]): one(rows[0])}
+    except Exception:  # composed again after the check, and refused in the pile's order
+        yield dict
+        return
+    meeting = _Meeting(len(rows))
+
+    def work(rows: Sequence[dict[str, Any]]) -> dict[tuple[Any, ...], Composed]:
+        done = {}
+        for position in range(len(rows) - 1, 0, -1):
+            if not meeting.back(position):
+                break
+            try:
+                done[ahead_key(rows[position])] = one(rows[position])
+            except Exception:
+                break
+        return done
+
+    with forked(work, rows, lost=_COMPOSER_LOST) as result:
+
+        def finish() -> dict[tuple[Any, ...], Composed]:
+            done = dict(first)
+            for position in range(1, len(rows)):
+                if not meeting.front(position):
+                    break
+                try:
+                    done[ahead_key(rows[position])] = one(rows[position])
+                except Exception:
+                    break
+            try:
+                return {**result(), **done}
+            except ImportuneError:  # the copy died: the rest is composed afterwards
+                return done
+
+        yield finish
+
+
+class _Meeting:
+    """Two processes working through one list from either end, each telling the other how
+    far it got in a few bytes of memory they share (a fork keeps an anonymous shared
+    mapping shared). Each takes a position only while the other has not reached it. A
+    position both pass over at the same moment is taken by neither: whatever is missing
+    is done afterwards (:func:`compose_pdf`), so the meeting needs no lock."""
+
+    def __init__(self, length: int) -> None:
+        self._memory = mmap.mmap(-1, 16)
+        self._ends = memoryview(self._memory).cast("q")
+        self._ends[0], self._ends[1] = 0, length
+
+    def front(self, position: int) -> bool:
+        """Take ``position`` from the front, unless the back has reached it."""
+        self._ends[0] = position + 1
+        return position < self._ends[1]
+
+    def back(self, position: int) -> bool:
+        """Take ``position`` from the back, unless the front has reached it."""
+        self._ends[1] = position
+        return position >= self._ends[0]
+
+
+def ahead_key(row: Mapping[str, Any]) -> tuple[Any, ...]:
+    """What a letter on record is composed from, besides the records: its case, official,
+    template and date (the member is the one printing)."""
+    return row["case_id"], row["official_id"], row["template"], row["dated"]
 
 
 # -- the printer ----------------------------------------------------------------------------
@@ -350,54 +463,9 @@ def print_member(
             check_printer_name(printer)
         lp = find_lp(path)
 
-    # Letters not generated yet are generated first (as generate-letters would).
-    outcome = generate(
-        store,
-        Options(
-            out=out,
-            letters_dir=letters_dir,
-            fmt="txt",
-            cases=[case_row["slug"]] if case_row else (),
-            members=[person["slug"]],
-            today=today,
-            collect=True,
-            receipt=False,  # print marks letters printed next, which voids any receipt
-        ),
-    )
-    current = {
-        (e["case"], e["official"], e["template"], e["language"])
-        for e in outcome.letters
-        if e["state"] in ("generated", "unchanged")
-    }
-    where = "l.format = 'txt' AND l.member_id = ?"
-    params: list[Any] = [person["id"]]
-    if case_row:
-        where += " AND l.case_id = ?"
-        params.append(case_row["id"])
-    rows = store.query(
-        "SELECT l.id, l.case_id, l.official_id, l.member_id, l.template, l.language, l.dated, "
-        "l.status, c.slug AS case_slug, o.slug AS official_slug, "
-        f"EXISTS (SELECT 1 FROM letters s WHERE {_IDENTITY} AND s.status = 'sent') AS sent "
-        "FROM letters l JOIN cases c ON c.id = l.case_id JOIN officials o ON o.id = l.official_id "
-        f"WHERE {where} ORDER BY c.slug, o.slug, l.template, l.language",
-        params,
-    )
-    chosen = [
-        r
-        for r in rows
-        if r["status"] in PRINTABLE
-        and not r["sent"]
-        and (r["case_slug"], r["official_slug"], r["template"], r["language"]) in current
-    ]
-    if not chosen:
-        of = f" for case {case_row['slug']!r}" if case_row else ""
-        held = {s: sum(1 for r in rows if r["status"] == s) for s in ("sent", "withdrawn")}
-        told = ", ".join(f"{n} {s}" for s, n in held.items() if n)
-        raise NotFound(
-            f"member {person['slug']!r} has no letters to print{of}"
-            + (f" ({told})" if told else ": are there appeals? (importune appeal list)")
-        )
-
+    # The layout first: one that cannot lay out what was asked is refused before any
+    # letter is generated.
+    layout = PrintLayout(letters_dir, extras)
     cases = {r["id"]: r for r in store.list("cases")}
     officials = {r["id"]: r for r in store.list("officials")}
     appeals = {(a["case_id"], a["official_id"]): a for a in store.query("SELECT * FROM appeals")}
@@ -412,7 +480,49 @@ def print_member(
             on=dt.date.fromisoformat(r["dated"]),
         )
 
-    count, pdf = compose_pdf(letters_dir, chosen, compose, extras)
+    on_record = [r for r in _member_letters(store, person, case_row) if _printable(r)]
+    with composed_ahead(layout, on_record, compose) as ahead:
+        # Letters not generated yet are generated first (as generate-letters would).
+        outcome = generate(
+            store,
+            Options(
+                out=out,
+                letters_dir=letters_dir,
+                fmt="txt",
+                cases=[case_row["slug"]] if case_row else (),
+                members=[person["slug"]],
+                today=today,
+                collect=True,
+                receipt=False,  # print marks letters printed next, which voids any receipt
+            ),
+        )
+        current = {
+            (e["case"], e["official"], e["template"], e["language"])
+            for e in outcome.letters
+            if e["state"] in ("generated", "unchanged")
+        }
+        rows = _member_letters(store, person, case_row)
+        chosen = [
+            r
+            for r in rows
+            if _printable(r)
+            and (r["case_slug"], r["official_slug"], r["template"], r["language"]) in current
+        ]
+        if not chosen:
+            of = f" for case {case_row['slug']!r}" if case_row else ""
+            held = {s: sum(1 for r in rows if r["status"] == s) for s in ("sent", "withdrawn")}
+            told = ", ".join(f"{n} {s}" for s, n in held.items() if n)
+            raise NotFound(
+                f"member {person['slug']!r} has no letters to print{of}"
+                + (f" ({told})" if told else ": are there appeals? (importune appeal list)")
+            )
+        composed = ahead()
+        ready = {
+            position: composed[key]
+            for position, key in enumerate(map(ahead_key, chosen))
+            if key in composed
+        }
+        count, pdf = compose_pdf(layout, chosen, compose, ready)
 
     stamp = (now or dt.datetime.now(dt.UTC)).isoformat(timespec="seconds")
     keys = [
@@ -439,6 +549,30 @@ def print_member(
         lp=said,
         extras=extras,
     )
+
+
+def _member_letters(
+    store: Store, person: Mapping[str, Any], case_row: Mapping[str, Any] | None
+) -> list[dict[str, Any]]:
+    """The member's letters on record in txt (of one case, with ``case_row``), in the
+    pile's order, with their slugs and whether any format of each was sent."""
+    where = "l.format = 'txt' AND l.member_id = ?"
+    params: list[Any] = [person["id"]]
+    if case_row:
+        where += " AND l.case_id = ?"
+        params.append(case_row["id"])
+    return store.query(
+        "SELECT l.id, l.case_id, l.official_id, l.member_id, l.template, l.language, l.dated, "
+        "l.status, c.slug AS case_slug, o.slug AS official_slug, "
+        f"EXISTS (SELECT 1 FROM letters s WHERE {_IDENTITY} AND s.status = 'sent') AS sent "
+        "FROM letters l JOIN cases c ON c.id = l.case_id JOIN officials o ON o.id = l.official_id "
+        f"WHERE {where} ORDER BY c.slug, o.slug, l.template, l.language",
+        params,
+    )
+
+
+def _printable(row: Mapping[str, Any]) -> bool:
+    return row["status"] in PRINTABLE and not row["sent"]
 
 
 # -- mark-sent ----------------------------------------------------------------------------
@@ -932,7 +1066,7 @@ def print_pack(
             except (TypeError, AttributeError, KeyError, ValueError) as error:
                 raise _damaged(path, f"{type(error).__name__}: {error}") from None
 
-        count, pdf = compose_pdf(pack.letters_dir, jobs, compose, extras)
+        count, pdf = compose_pdf(PrintLayout(pack.letters_dir, extras), jobs, compose)
     said = _deliver(pdf, target, printer, lp, f"importune: letters of {person['name']}")
     return Printed(
         path=target,

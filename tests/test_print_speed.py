@@ -14,10 +14,20 @@ import io
 import os
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pypdf
 import pytest
-from printing_helpers import build_workspace, ok, pdf_pages, refused, snapshot, text_lines
+from printing_helpers import (
+    build_workspace,
+    execute,
+    ok,
+    pdf_pages,
+    refused,
+    rows,
+    snapshot,
+    text_lines,
+)
 
 from importune import printing
 from importune.formats import pdf as pdf_module
@@ -229,6 +239,11 @@ def forks(monkeypatch: pytest.MonkeyPatch, forks_made: list[int]) -> list[int]:
     return forks_made
 
 
+def composed(letters: list[Any], compose: Callable[[Any], Any] = lambda letter: letter) -> Any:
+    """compose_pdf over letters made already (``compose`` hands each back)."""
+    return printing.compose_pdf(PrintLayout(LETTERS, Extras()), letters, compose)
+
+
 def test_a_pile_composed_by_two_processes_is_the_same_pdf(
     forks: list[int], monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -285,7 +300,7 @@ def test_the_second_process_is_stopped_when_the_first_half_is_refused(
         return letter
 
     with pytest.raises(printing.ImportuneError, match="Ethiopic"):
-        printing.compose_pdf(LETTERS, layout_letters, compose, Extras())  # type: ignore[arg-type]
+        composed(layout_letters, compose)
     assert len(forks) == 1
     with pytest.raises(ChildProcessError):
         os.waitpid(forks[0], os.WNOHANG)  # already reaped: no zombie left
@@ -293,7 +308,7 @@ def test_the_second_process_is_stopped_when_the_first_half_is_refused(
 
 def test_letters_keep_their_order_across_the_two_halves(forks: list[int]) -> None:
     letters = [make_letter(sender_lines=[f"Member {n}"], subject=f"Letter {n}") for n in range(5)]
-    count, pdf = printing.compose_pdf(LETTERS, letters, lambda letter: letter, Extras())
+    count, pdf = composed(letters)
     assert count == 5 and len(forks) == 1
     assert [text_lines(page)[0] for page in pdf_pages(pdf)] == [f"Member {n}" for n in range(5)]
 
@@ -306,7 +321,7 @@ def test_a_pile_is_composed_here_when_no_process_can_be_forked(
 
     monkeypatch.setattr(os, "fork", no_fork)
     letters = [make_letter(sender_lines=[f"Member {n}"]) for n in range(4)]
-    count, pdf = printing.compose_pdf(LETTERS, letters, lambda letter: letter, Extras())
+    count, pdf = composed(letters)
     assert count == 4
     assert [text_lines(page)[0] for page in pdf_pages(pdf)] == [f"Member {n}" for n in range(4)]
 
@@ -321,5 +336,133 @@ def test_a_second_process_that_dies_is_a_refusal_not_a_half_pile(forks: list[int
 
     letters = [make_letter() for _ in range(4)]
     with pytest.raises(printing.ImportuneError, match="stopped before it was done"):
-        printing.compose_pdf(LETTERS, letters, compose, Extras())  # type: ignore[arg-type]
+        composed(letters, compose)
     assert len(forks) == 1
+
+
+# -- letters on record are composed while they are checked -----------------------------------
+
+
+@pytest.fixture
+def ahead(monkeypatch: pytest.MonkeyPatch, forks_made: list[int]) -> list[int]:
+    """Compose the letters on record ahead from the smallest pile, even on one core (and
+    never split what is left between two processes); count the forks."""
+    monkeypatch.setattr(printing, "AHEAD_FROM", 1)
+    monkeypatch.setattr(printing, "PARALLEL_FROM", 10**9)
+    monkeypatch.setattr(printing, "cores", lambda: 2)
+    return forks_made
+
+
+def not_ahead(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(printing, "AHEAD_FROM", 10**9)
+
+
+def test_letters_composed_while_they_are_checked_are_the_same_pdf(
+    ahead: list[int], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    build_workspace()
+    ok("print", "--member", "hedwig-brandauer", "--envelopes")  # nothing on record: no copy
+    assert ahead == []
+    ok("print", "--member", "hedwig-brandauer", "--envelopes")
+    assert len(ahead) == 1
+    shared = MEMBER_PDF.read_bytes()
+    assert len(pdf_pages(shared)) == 6
+    not_ahead(monkeypatch)
+    ok("print", "--member", "hedwig-brandauer", "--envelopes")
+    assert len(ahead) == 1
+    assert MEMBER_PDF.read_bytes() == shared
+
+
+def test_letters_the_check_writes_anew_are_composed_after_it(
+    ahead: list[int], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """One letter on record has an older date and other words (so the check writes it anew,
+    dated today) and one is not on record at all: both are printed as they are now."""
+    build_workspace()
+    ok("generate-letters", "--member", "hedwig-brandauer")
+    first = rows("official_slug = 'ambassador'")[0]
+    execute("UPDATE letters SET dated = '2020-02-02' WHERE id = ?", (first["id"],))
+    execute("DELETE FROM letters WHERE official_id = (SELECT id FROM officials "
+            "WHERE slug = 'aleksandr-lukashenko')")  # fmt: skip
+    ok("print", "--member", "hedwig-brandauer")
+    assert len(ahead) == 1
+    printed = MEMBER_PDF.read_bytes()
+    assert [r["dated"] for r in rows("l.status = 'printed'")] == [first["dated"]] * 3
+    assert "2020" not in "".join(line for page in pdf_pages(printed) for line in text_lines(page))
+    not_ahead(monkeypatch)
+    ok("print", "--member", "hedwig-brandauer")
+    assert MEMBER_PDF.read_bytes() == printed
+
+
+def test_a_letter_composed_ahead_that_cannot_be_printed_is_refused_as_before(
+    ahead: list[int], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    build_workspace()
+    ok("official", "edit", "prosecutor-general", "--name", "ጠቅላይ ዓቃቤ ሕግ")
+    ok("generate-letters", "--member", "hedwig-brandauer")
+    before = snapshot()
+    line = refused("print", "--member", "hedwig-brandauer")
+    assert len(ahead) == 1
+    assert "'prosecutor-general'" in line and "Ethiopic script" in line
+    assert snapshot() == before and not MEMBER_PDF.exists()
+    with pytest.raises(ChildProcessError):
+        os.waitpid(ahead[0], os.WNOHANG)  # reaped: no process left behind
+    not_ahead(monkeypatch)
+    assert refused("print", "--member", "hedwig-brandauer") == line
+
+
+def test_a_refused_check_stops_the_copy_composing_ahead(ahead: list[int]) -> None:
+    build_workspace()
+    ok("generate-letters", "--member", "hedwig-brandauer")
+    execute("UPDATE officials SET slug = '../ambassador' WHERE slug = 'ambassador'")
+    before = snapshot()
+    line = refused("print", "--member", "hedwig-brandauer")
+    assert "official slug '../ambassador' is not a slug" in line
+    assert snapshot() == before and not MEMBER_PDF.exists()
+    assert len(ahead) == 1
+    with pytest.raises(ChildProcessError):
+        os.waitpid(ahead[0], os.WNOHANG)
+
+
+def test_a_copy_composing_ahead_that_dies_leaves_the_letters_to_this_process(
+    ahead: list[int], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    build_workspace()
+    ok("print", "--member", "hedwig-brandauer")
+    alone = MEMBER_PDF.read_bytes()
+    parent = os.getpid()
+    real = printing._composed
+
+    def composed_here(layout: PdfLayout, letter: object) -> object:
+        if os.getpid() != parent:
+            os._exit(3)  # killed, out of memory: it hands nothing back
+        return real(layout, letter)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(printing, "_composed", composed_here)
+    ok("print", "--member", "hedwig-brandauer")
+    assert len(ahead) == 1
+    assert MEMBER_PDF.read_bytes() == alone
+
+
+def test_two_processes_meeting_take_each_position_at_most_once() -> None:
+    """Taken from both ends in turn, every position is taken once; a position both reach
+    at once is taken by neither (and done afterwards)."""
+    meeting = printing._Meeting(5)
+    taken = []
+    front, back = 0, 4
+    while True:
+        moved = False
+        if meeting.front(front):
+            taken.append(front)
+            front, moved = front + 1, True
+        if meeting.back(back):
+            taken.append(back)
+            back, moved = back - 1, True
+        if not moved:
+            break
+    assert sorted(taken) == [0, 1, 2, 3, 4]
+    late = printing._Meeting(3)  # the front starts when the back has done most
+    assert late.back(2) and late.back(1)
+    assert late.front(0)
+    assert not late.front(1)  # the back has taken it
+    assert not late.back(0)  # and the back stops where the front has been
