@@ -657,6 +657,7 @@ class Composer:
         self._recipients: dict[tuple[Any, ...], tuple[str, ...]] = {}
         self._senders: dict[tuple[Any, ...], tuple[str, ...]] = {}
         self._digests: dict[str, str] = {}
+        self._files: dict[str, bool] = {}
 
     # -- finding templates ---------------------------------------------------------
 
@@ -695,7 +696,15 @@ class Composer:
         )
 
     def _exists(self, relative: str) -> bool:
-        """Whether ``relative`` is a template file in the folder; one leading outside is refused."""
+        """Whether ``relative`` is a template file in the folder; one leading outside is
+        refused. Known once per run: every case without a template of its own asks about
+        the group's, and resolving its path is a system call per folder above it."""
+        found = self._files.get(relative)
+        if found is None:
+            found = self._files[relative] = self._look(relative)
+        return found
+
+    def _look(self, relative: str) -> bool:
         path = self.root / relative
         if not path.is_file():
             return False
