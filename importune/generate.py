@@ -828,6 +828,7 @@ class _Maker:
         self.out = str(options.out)
         self.fresh = setup.fresh
         self._members: dict[int, str] = {}
+        self._records: dict[int, tuple[dict[str, Any], bytes]] = {}
         self._known: _Known | None = None
         self._buffer = bytearray(1 << 16)
         self.stamp_ns = _stamp_ns(setup.stamp) or 0
@@ -860,9 +861,12 @@ class _Maker:
             case, official, appeal, template, _skip = self.setup.plan.appeals[index]
             asked = self.composer.letter_language(appeal, official)
             template_file, language = self.composer.resolve(template, asked, case["slug"])
-            sources = [case, official, appeal, template, template_file, language,
-                       self.composer.source_digest(template_file)]  # fmt: skip
-            appeal_sha = hashlib.sha256(_canonical(sources)).hexdigest()
+            rest = [template, template_file, language, self.composer.source_digest(template_file)]
+            sources = _canonical_list(
+                self._canonical(case), self._canonical(official), _canonical(appeal),
+                _canonical(rest)[1:-1],
+            )  # fmt: skip
+            appeal_sha = hashlib.sha256(sources).hexdigest()
             known = self._known = _Known(
                 index=index,
                 case=case,
@@ -877,6 +881,14 @@ class _Maker:
                 appeal={**appeal, "template": template},
             )
         return known
+
+    def _canonical(self, record: dict[str, Any]) -> bytes:
+        """:func:`_canonical` of a case or an official, once per run: each is part of the
+        digest of every one of its appeals."""
+        known = self._records.get(id(record))
+        if known is None:  # the record is kept with its bytes: its id stays its own
+            known = self._records[id(record)] = (record, _canonical(record))
+        return known[1]
 
     def member_digest(self, member: dict[str, Any] | None) -> str:
         """The sha256 of a member's record (once per member and process)."""
@@ -1174,6 +1186,11 @@ _EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 def _canonical(value: Any) -> bytes:
     """A record as bytes that change exactly when one of its values does."""
     return json.dumps(value, sort_keys=True, ensure_ascii=False, default=str).encode()
+
+
+def _canonical_list(*items: bytes) -> bytes:
+    """:func:`_canonical` of a list, from its items' (JSON joins them with ", ")."""
+    return b"[" + b", ".join(items) + b"]"
 
 
 def _run_key(options: Options, group: Mapping[str, Any]) -> str:

@@ -322,3 +322,20 @@ def test_jobs_must_be_a_positive_number(run: Run) -> None:
     result = run("generate-letters", "--jobs", "0")
     assert result.exit_code == 2
     assert "--jobs" in result.stderr
+
+
+def test_an_appeals_digest_is_made_of_its_records_bytes_as_before() -> None:
+    """A case's and an official's JSON are made once per run and joined into each appeal's
+    digest: the bytes are exactly those of the whole list, so the letters on record from
+    before still count unchanged (and are not rendered again to find it out)."""
+    case = {"id": 1, "name": "Юсуф Джумаев", "detained_on": "2001-10-23", "note": None,
+            "tags": ["poet", "ислам"], "nested": {"b": 1, "a": [1.5, True]}}  # fmt: skip
+    official = {"slug": "prosecutor-general", "address": "ul. Gulyamova 66\nTashkent"}
+    appeal = {"id": 7, "template": "concern", "until": None}
+    rest = ["concern", "cases/yusuf/concern.ru.txt.j2", "ru", "ab" * 32]
+    whole = [case, official, appeal, *rest]
+    joined = generate._canonical_list(
+        generate._canonical(case), generate._canonical(official), generate._canonical(appeal),
+        generate._canonical(rest)[1:-1],
+    )  # fmt: skip
+    assert joined == generate._canonical(whole)
