@@ -223,6 +223,9 @@ def _and(items: list[str]) -> str:
     return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
 
 
+_ASCII = "".join(map(chr, range(128)))
+
+
 class FontCoverage:
     """What the fonts in a set of folders can print, read from their cmaps as letters ask.
 
@@ -238,6 +241,8 @@ class FontCoverage:
         # sorted() is stable: the other fonts keep the order Typst finds them in.
         self._unread = sorted(font_files(self.folders), key=lambda path: path.name != main)
         self._covered: set[int] = set()
+        self._printable: set[str] = set()  # characters asked about and found covered
+        self._ascii: bool | None = None  # whether all of ASCII is printable (None: not asked)
 
     @property
     def codepoints(self) -> frozenset[int]:
@@ -246,14 +251,27 @@ class FontCoverage:
         return frozenset(self._covered)
 
     def missing(self, texts: Iterable[str]) -> set[str]:
-        """The characters of ``texts`` that no font has (and that need a glyph)."""
+        """The characters of ``texts`` that no font has (and that need a glyph).
+
+        A letter's characters are nearly all those of the letters before it: the ones
+        found printable are kept, so a letter costs one set difference, and none at all
+        when it is ASCII and every ASCII character was found printable."""
+        text = "".join(texts)
+        if self._ascii is None:
+            self._ascii = False  # asked next line: no recursion
+            self._ascii = not self.missing([_ASCII])
+        if self._ascii and text.isascii():
+            return set()
+        chars = set(text) - self._printable
+        if not chars:
+            return chars
         covered = self._covered
-        chars = {char for char in set("".join(texts)) if ord(char) not in covered}
-        chars = {char for char in chars if _needs_glyph(char)}  # few are left to ask about
-        if chars:
-            self._read(until={ord(char) for char in chars})
-            chars = {char for char in chars if ord(char) not in covered}
-        return chars
+        unknown = {char for char in chars if ord(char) not in covered and _needs_glyph(char)}
+        if unknown:
+            self._read(until={ord(char) for char in unknown})
+            unknown = {char for char in unknown if ord(char) not in covered}
+        self._printable |= chars - unknown
+        return unknown
 
     def _read(self, until: set[int] | None) -> None:
         """Read fonts not read yet until ``until`` is covered (None: every font)."""
