@@ -861,10 +861,10 @@ class _Maker:
             case, official, appeal, template, _skip = self.setup.plan.appeals[index]
             asked = self.composer.letter_language(appeal, official)
             template_file, language = self.composer.resolve(template, asked, case["slug"])
-            rest = [template, template_file, language, self.composer.source_digest(template_file)]
+            rest = (template, template_file, language, self.composer.source_digest(template_file))
             sources = _canonical_list(
                 self._canonical(case), self._canonical(official), _canonical(appeal),
-                _canonical(rest)[1:-1],
+                _canonical_items(rest),
             )  # fmt: skip
             appeal_sha = hashlib.sha256(sources).hexdigest()
             known = self._known = _Known(
@@ -1193,23 +1193,24 @@ def _canonical_list(*items: bytes) -> bytes:
     return b"[" + b", ".join(items) + b"]"
 
 
+@lru_cache(maxsize=256)
+def _canonical_items(items: tuple[str, ...]) -> bytes:
+    """:func:`_canonical` of a list's items, without the brackets (for :func:`_canonical_list`):
+    a template, its file, language and digest are the same for many appeals."""
+    return _canonical(list(items))[1:-1]
+
+
 def _run_key(options: Options, group: Mapping[str, Any]) -> str:
     """What every letter of a run is made from besides its own records and template: the
-    format and its layout files, the group, importune's version and the versions of the
-    libraries that write a letter's words, dates and addresses."""
-    from importlib.metadata import PackageNotFoundError, version
-
+    format and its layout files, the group, importune's version and the libraries that
+    write a letter's words, dates and addresses, as installed (a new version may write
+    them differently; a reinstall of the same one has each letter decided by rendering it
+    once, and found unchanged)."""
     from importune import __version__
     from importune.formats import source_digest
 
-    libraries = []
-    for name in receipts.libraries(options.fmt):
-        try:
-            libraries.append(f"{name}={version(name)}")
-        except PackageNotFoundError:
-            libraries.append(f"{name}=?")
-    key = [__version__, libraries, options.fmt, source_digest(options.letters_dir, options.fmt),
-           dict(group)]  # fmt: skip
+    key = [__version__, receipts.installed(options.fmt), options.fmt,
+           source_digest(options.letters_dir, options.fmt), dict(group)]  # fmt: skip
     return hashlib.sha256(_canonical(key)).hexdigest()
 
 

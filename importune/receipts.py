@@ -77,8 +77,7 @@ def inputs(letters_dir: Path, fmt: str) -> str:
     from importune.formats import source_digest
     from importune.workspace import default_letters
 
-    state = [FORMAT, __version__, sys.version,
-             [_library(module) for module in libraries(fmt).values()],
+    state = [FORMAT, __version__, sys.version, installed(fmt),
              source_digest(letters_dir, fmt),
              [_files(folder) for folder in (Path(letters_dir), default_letters())]]  # fmt: skip
     return _digest(state)
@@ -106,6 +105,13 @@ def read(conn: sqlite3.Connection, key: str) -> tuple[str, int, int] | None:
         "SELECT inputs, unchanged, skipped FROM receipts WHERE key = ?", (key,)
     ).fetchone()
     return None if row is None else (row[0], row[1], row[2])
+
+
+def installed(fmt: str) -> list[list[object]]:
+    """The libraries a letter in ``fmt`` is written by, as installed (:func:`_library`):
+    found without importing them or :mod:`importlib.metadata` (a tenth of a second with
+    what it loads), and changed by an upgrade or a reinstall."""
+    return [_library(module) for module in libraries(fmt).values()]
 
 
 def _library(name: str) -> list[object]:

