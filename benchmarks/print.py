@@ -30,6 +30,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+import generate as bench  # benchmarks/generate.py (it byte-compiles importune)
+
 from importune import workspace as ws
 from importune.store import open_store
 
@@ -98,6 +100,7 @@ def pages(path: Path) -> str:
 
 
 def main() -> None:
+    bench.byte_compile()  # as pip leaves an installed importune
     cases = int(sys.argv[1]) if len(sys.argv) > 1 else 20
     officials = int(sys.argv[2]) if len(sys.argv) > 2 else 10
     runs = int(sys.argv[3]) if len(sys.argv) > 3 else 3

@@ -55,7 +55,7 @@ from importune import __version__, records
 from importune.compose import Composer, Letter
 from importune.errors import Conflict, ImportuneError, InvalidInput, NotFound
 from importune.forked import forked
-from importune.formats.pdf import FONT_SUFFIXES, LAYOUT, PdfLayout
+from importune.formats.pdf import FONT_SUFFIXES, LAYOUT, Encoded, PdfLayout, encode
 from importune.generate import HELD, Options, check_slugs, cores, generate
 from importune.store import Store
 
@@ -136,12 +136,12 @@ class PrintLayout(PdfLayout):
             data["label"] = True
         return data
 
-    def pages(self, items: Sequence[dict[str, Any]]) -> int | None:
+    def pages(self, letters: int) -> int | None:
         """A page per letter, and one per envelope; label sheets are the layout's own
         business (so the pages are unknown: the letters are laid out numbered at once)."""
         if self.extras.labels:
             return None
-        return len(items) * (2 if self.extras.envelopes else 1)
+        return letters * (2 if self.extras.envelopes else 1)
 
 
 def layout_pdf(letters_dir: Path, letters: Sequence[Letter], extras: Extras) -> bytes:
@@ -157,9 +157,9 @@ PARALLEL_FROM = 200
 """Letters from which ``print`` composes the second half of a pile in a forked process
 while this one composes the first (on a machine with two cores or more)."""
 
-Composed = tuple[dict[str, Any], dt.date]
-"""A letter composed and checked for the PDF: its layout data (:meth:`PdfLayout.item`) and
-its date."""
+Composed = tuple[Encoded, dt.date]
+"""A letter composed and checked for the PDF: its layout data (:meth:`PdfLayout.item`),
+encoded, and its date."""
 
 
 def compose_pdf(
@@ -197,12 +197,12 @@ def compose_pdf(
     done.update(zip(todo, made, strict=True))
     if not done:
         raise ImportuneError("no letters to lay out")
-    items = [done[position][0] for position in range(len(jobs))]
-    return len(items), layout.render_items(items, max(day for _, day in done.values()))
+    letters = [done[position][0] for position in range(len(jobs))]
+    return len(letters), layout.render_encoded(letters, max(day for _, day in done.values()))
 
 
 def _composed(layout: PdfLayout, letter: Letter) -> Composed:
-    return layout.item(letter), letter.date
+    return encode(layout.item(letter)), letter.date
 
 
 AHEAD_FROM = 50

@@ -62,9 +62,9 @@ def compiles(layout: PdfLayout) -> list[bool]:
     asked: list[bool] = []
     real = layout._compile
 
-    def counted(document: dict[str, object], timestamp: object) -> bytes:
-        asked.append(bool(document["page-numbers"]))
-        return real(document, timestamp)  # type: ignore[arg-type]
+    def counted(numbers: bool, *rest: object) -> bytes:
+        asked.append(numbers)
+        return real(numbers, *rest)  # type: ignore[arg-type]
 
     layout._compile = counted  # type: ignore[method-assign]
     return asked

@@ -47,7 +47,7 @@ import unicodedata
 from collections.abc import Iterable, Sequence
 from functools import cache, cached_property
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import typst
 
@@ -322,6 +322,21 @@ def may_run_on(item: dict[str, Any]) -> bool:
     return lines > PAGE_LINES
 
 
+class Encoded(NamedTuple):
+    """A letter's layout data as the JSON the layout reads, with what a pile needs to know
+    of it without reading it back: a pile is sent to Typst as one JSON text, joined from
+    its letters' (made where the letters are composed, in two processes for a big pile)."""
+
+    json: str
+    subject: str  # the PDF's title when it holds this letter alone
+    long: bool  # whether it may run onto a second page (:func:`may_run_on`)
+
+
+def encode(item: dict[str, Any]) -> Encoded:
+    """A letter's layout data (:meth:`PdfLayout.item`) for :meth:`PdfLayout.render_encoded`."""
+    return Encoded(json.dumps(item, ensure_ascii=False), item["subject"], may_run_on(item))
+
+
 def page_count(pdf: bytes) -> int | None:
     """The pages of a PDF that Typst wrote (its page tree's count), or None when unsure."""
     found = _PAGE_TREE.findall(pdf)
@@ -414,28 +429,37 @@ class PdfLayout:
     def render_items(self, items: Sequence[dict[str, Any]], day: dt.date) -> bytes:
         """Letters made layout data by :meth:`item` as one PDF, dated ``day`` (the latest
         letter's date)."""
-        if not items:
+        return self.render_encoded([encode(item) for item in items], day)
+
+    def render_encoded(self, letters: Sequence[Encoded], day: dt.date) -> bytes:
+        """:meth:`render_items` for letters encoded already (:func:`encode`)."""
+        if not letters:
             raise ImportuneError("no letters to lay out")
-        title = items[0]["subject"] if len(items) == 1 else f"{len(items)} letters"
+        title = letters[0].subject if len(letters) == 1 else f"{len(letters)} letters"
         timestamp = noon_utc(day)
         # A pile with a letter that may run on is numbered at once: laying it out first
         # without numbers would most likely be thrown away (half again the time).
-        long = any(map(may_run_on, items))
-        pages = self.pages(items) if self.numbers_optional and not long else None
+        long = any(letter.long for letter in letters)
+        pages = self.pages(len(letters)) if self.numbers_optional and not long else None
         if pages is not None:
-            document = {"title": title, PAGE_NUMBERS: False, "letters": items}
-            pdf = self._compile(document, timestamp)
+            pdf = self._compile(False, title, letters, timestamp)
             if page_count(pdf) == pages:
                 return pdf  # no letter ran on: numbers would have shown nowhere
         # A letter runs onto a second page (or the layout always numbers): numbered.
-        return self._compile({"title": title, PAGE_NUMBERS: True, "letters": items}, timestamp)
+        return self._compile(True, title, letters, timestamp)
 
-    def pages(self, items: Sequence[dict[str, Any]]) -> int | None:
-        """The pages the letters make when none runs onto a second page (None: unknown)."""
-        return len(items)
+    def pages(self, letters: int) -> int | None:
+        """The pages ``letters`` letters make when none runs onto a second page (None:
+        unknown)."""
+        return letters
 
-    def _compile(self, document: dict[str, Any], timestamp: dt.datetime) -> bytes:
-        text = json.dumps(document, ensure_ascii=False)
+    def _compile(
+        self, numbers: bool, title: str, letters: Sequence[Encoded], timestamp: dt.datetime
+    ) -> bytes:
+        """One Typst compile of the letters: the data is joined from each letter's JSON,
+        the same text ``json.dumps`` makes of the whole document."""
+        head = json.dumps({"title": title, PAGE_NUMBERS: numbers}, ensure_ascii=False)
+        text = f'{head[:-1]}, "letters": [{", ".join(letter.json for letter in letters)}]}}'
         try:
             if self.by_file:
                 files = {_MAIN: _INCLUDE_LAYOUT, DATA_FILE: text.encode("utf-8")}
