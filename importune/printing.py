@@ -220,11 +220,12 @@ def composed_ahead(
     that they are generated; yields the function that finishes them, with this process's
     help, and hands them over by :func:`ahead_key`.
 
-    Checking a member's letters (as ``generate-letters`` would) takes a fifth of a second
-    for a thousand letters, on one core; composing them for the PDF takes about as long,
-    and needs only the records, which that check never changes. The copy composes from
-    the last letter back; once the check is done, this process composes from the first
-    on, until the two meet (:class:`_Meeting`).
+    Checking a member's letters (as ``generate-letters`` would) takes a tenth of a second
+    for a thousand letters, on one core; composing them for the PDF takes longer, and
+    needs only the records, which that check never changes. The copy is forked at once
+    (it loads its templates and locales while the check runs) and composes from the last
+    letter back; once the check is done, this process composes from the first on, until
+    the two meet (:class:`_Meeting`).
 
     Nothing is taken on trust: the letters to print are decided after the check, as
     without this, and each is composed from its records, template and date, which its
@@ -240,18 +241,11 @@ def composed_ahead(
     def one(row: dict[str, Any]) -> Composed:
         return _composed(layout, compose(row))
 
-    try:
-        # Before the fork: both processes start with its templates compiled and its
-        # locale's data loaded (a tenth of a second).
-        first = {ahead_key(rows[0]): one(rows[0])}
-    except Exception:  # composed again after the check, and refused in the pile's order
-        yield dict
-        return
     meeting = _Meeting(len(rows))
 
     def work(rows: Sequence[dict[str, Any]]) -> dict[tuple[Any, ...], Composed]:
         done = {}
-        for position in range(len(rows) - 1, 0, -1):
+        for position in range(len(rows) - 1, -1, -1):
             if not meeting.back(position):
                 break
             try:
@@ -263,8 +257,8 @@ def composed_ahead(
     with forked(work, rows, lost=_COMPOSER_LOST) as result:
 
         def finish() -> dict[tuple[Any, ...], Composed]:
-            done = dict(first)
-            for position in range(1, len(rows)):
+            done: dict[tuple[Any, ...], Composed] = {}
+            for position in range(len(rows)):
                 if not meeting.front(position):
                     break
                 try:
