@@ -1,6 +1,7 @@
 """How long ``importune print`` takes for one member's pile of letters.
 
     python benchmarks/print.py [CASES] [OFFICIALS] [RUNS]   (default 20 × 10 = 200 letters, 3 runs)
+    python benchmarks/print.py 100 10 7 --against ../importune-before   (side by side)
 
 Builds a synthetic workspace in a temporary folder (CASES held cases × OFFICIALS
 officials, every official written to about every case, one member), then runs the
@@ -16,10 +17,16 @@ letter runs onto a second page: see importune/formats/pdf.py); the figures inclu
 starting Python, opening the workspace, composing the letters (in two processes for a
 pile of 200 or more) and writing the PDF. The workspace gets importune's default layout:
 a workspace made before a change to ``letters/layout.typ`` keeps its own copy.
+
+``--against DIR`` also runs ``print`` again from another checkout of importune (``git
+worktree add ../importune-before <commit>``), in turn with this one, RUNS times each,
+and prints both medians and their ratio: on a shared machine, whose speed changes from
+one minute to the next, that ratio says more than either time.
 """
 
 from __future__ import annotations
 
+import compileall
 import os
 import statistics
 import subprocess
@@ -78,10 +85,13 @@ def build(folder: Path, cases: int, officials: int) -> Path:
     return db
 
 
-def run(folder: Path, *args: str) -> float:
-    """Seconds for one ``importune print`` in a fresh process."""
+def run(folder: Path, *args: str, checkout: Path | None = None) -> float:
+    """Seconds for one ``importune print`` in a fresh process (of ``checkout``'s importune,
+    when given)."""
     env = {**os.environ, "IMPORTUNE_DB": str(folder / ws.DB_NAME)}
     env.pop("IMPORTUNE_LETTERS", None)
+    if checkout is not None:
+        env["PYTHONPATH"] = str(checkout)
     command = [sys.executable, "-m", "importune", "print", *args]
     start = time.perf_counter()
     done = subprocess.run(command, cwd=folder, env=env, capture_output=True, text=True)
@@ -101,9 +111,16 @@ def pages(path: Path) -> str:
 
 def main() -> None:
     bench.byte_compile()  # as pip leaves an installed importune
-    cases = int(sys.argv[1]) if len(sys.argv) > 1 else 20
-    officials = int(sys.argv[2]) if len(sys.argv) > 2 else 10
-    runs = int(sys.argv[3]) if len(sys.argv) > 3 else 3
+    argv = sys.argv[1:]
+    against = None
+    if "--against" in argv:
+        at = argv.index("--against")
+        against = Path(argv[at + 1]).resolve()
+        del argv[at : at + 2]
+        compileall.compile_dir(against / "importune", quiet=1)
+    cases = int(argv[0]) if len(argv) > 0 else 20
+    officials = int(argv[1]) if len(argv) > 1 else 10
+    runs = int(argv[2]) if len(argv) > 2 else 3
     letters = cases * officials
     with tempfile.TemporaryDirectory(prefix="importune-bench-print-") as temp:
         folder = Path(temp)
@@ -119,6 +136,14 @@ def main() -> None:
         envelopes = run(folder, "--envelopes")
         print(f"  print --envelopes:            {envelopes:6.2f} s  ({pages(pdf)} pages)")
         print(f"  {letters / again:.0f} letters a second (print again, median of {runs})")
+        if against is not None:
+            ours, theirs = [], []
+            for _ in range(runs):
+                ours.append(run(folder))
+                theirs.append(run(folder, checkout=against))
+            mine, before = statistics.median(ours), statistics.median(theirs)
+            print(f"  in turn with {against}: {mine:.2f} s against {before:.2f} s "
+                  f"(medians of {runs}): {before / mine:.2f}× as fast")  # fmt: skip
 
 
 if __name__ == "__main__":
