@@ -45,9 +45,10 @@ import stat
 import subprocess
 import tempfile
 import zipfile
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path, PurePosixPath
 from typing import Any, TypeVar
 
@@ -238,33 +239,27 @@ def composed_ahead(
         yield dict
         return
 
-    def one(row: dict[str, Any]) -> Composed:
-        return _composed(layout, compose(row))
-
     meeting = _Meeting(len(rows))
 
-    def work(rows: Sequence[dict[str, Any]]) -> dict[tuple[Any, ...], Composed]:
+    def compose_while(
+        positions: Iterable[int], take: Callable[[int], bool]
+    ) -> dict[tuple[Any, ...], Composed]:
+        """The letters at ``positions``, in turn, as long as each can be taken."""
         done = {}
-        for position in range(len(rows) - 1, -1, -1):
-            if not meeting.back(position):
+        for position in positions:
+            if not take(position):
                 break
             try:
-                done[ahead_key(rows[position])] = one(rows[position])
-            except Exception:
+                done[ahead_key(rows[position])] = _composed(layout, compose(rows[position]))
+            except Exception:  # composed again afterwards, and refused in the pile's order
                 break
         return done
 
-    with forked(work, rows, lost=_COMPOSER_LOST) as result:
+    the_copy = partial(compose_while, take=meeting.back)
+    with forked(the_copy, range(len(rows) - 1, -1, -1), lost=_COMPOSER_LOST) as result:
 
         def finish() -> dict[tuple[Any, ...], Composed]:
-            done: dict[tuple[Any, ...], Composed] = {}
-            for position in range(len(rows)):
-                if not meeting.front(position):
-                    break
-                try:
-                    done[ahead_key(rows[position])] = one(rows[position])
-                except Exception:
-                    break
+            done = compose_while(range(len(rows)), meeting.front)
             try:
                 return {**result(), **done}
             except ImportuneError:  # the copy died: the rest is composed afterwards
