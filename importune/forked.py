@@ -1,7 +1,8 @@
 """Half of a big job done by a forked copy of this process, on the machine's other core.
 
-``print`` composes the second half of a pile this way while it composes the first, and
-``generate-letters`` run again checks half of the letter files. A fork starts in a
+``print`` composes a member's letters this way while it checks they are generated (and
+the second half of a pile while it composes the first), and ``generate-letters`` run
+again checks half of the letter files. A fork starts in a
 millisecond with everything this process has loaded; a worker pool would start
 afresh or need its work pickled, which costs more than these jobs save.
 """
