@@ -230,8 +230,10 @@ def test_an_old_layout_without_envelopes_is_named(workspace: None) -> None:
     layout.write_text(
         "\n".join(line for line in layout.read_text().splitlines() if "envelope" not in line)
     )
+    before = snapshot()
     line = refused("print", "--member", "hedwig-brandauer", "--envelopes")
     assert "layout.typ lays out no envelopes" in line and "envelope.typ" in line
+    assert snapshot() == before and not Path("out").exists()  # refused before generating
 
 
 # -- the printer ----------------------------------------------------------------------------
