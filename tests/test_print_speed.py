@@ -239,6 +239,19 @@ def forks(monkeypatch: pytest.MonkeyPatch, forks_made: list[int]) -> list[int]:
     return forks_made
 
 
+def printed_alike(forks: list[int], turn_off: Callable[[], None], *args: str) -> bytes:
+    """``print`` with one process forked to compose, then (after ``turn_off``) with none:
+    the same PDF, byte for byte, which is returned."""
+    ok("print", "--member", "hedwig-brandauer", *args)
+    assert len(forks) == 1
+    shared = MEMBER_PDF.read_bytes()
+    turn_off()
+    ok("print", "--member", "hedwig-brandauer", *args)
+    assert len(forks) == 1
+    assert MEMBER_PDF.read_bytes() == shared
+    return shared
+
+
 def composed(letters: list[Any], compose: Callable[[Any], Any] = lambda letter: letter) -> Any:
     """compose_pdf over letters made already (``compose`` hands each back)."""
     return printing.compose_pdf(PrintLayout(LETTERS, Extras()), letters, compose)
@@ -248,14 +261,10 @@ def test_a_pile_composed_by_two_processes_is_the_same_pdf(
     forks: list[int], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     build_workspace()
-    ok("print", "--member", "hedwig-brandauer", "--envelopes")
-    assert len(forks) == 1
-    shared = MEMBER_PDF.read_bytes()
+    shared = printed_alike(
+        forks, lambda: monkeypatch.setattr(printing, "PARALLEL_FROM", 10**9), "--envelopes"
+    )
     assert [text_lines(page)[0] for page in pdf_pages(shared)[::2]] == ["Hedwig Brandauer"] * 3
-    monkeypatch.setattr(printing, "PARALLEL_FROM", 10**9)
-    ok("print", "--member", "hedwig-brandauer", "--envelopes")
-    assert len(forks) == 1
-    assert MEMBER_PDF.read_bytes() == shared
 
 
 def test_a_letter_the_second_process_cannot_print_is_refused_as_before(
@@ -363,14 +372,8 @@ def test_letters_composed_while_they_are_checked_are_the_same_pdf(
     build_workspace()
     ok("print", "--member", "hedwig-brandauer", "--envelopes")  # nothing on record: no copy
     assert ahead == []
-    ok("print", "--member", "hedwig-brandauer", "--envelopes")
-    assert len(ahead) == 1
-    shared = MEMBER_PDF.read_bytes()
+    shared = printed_alike(ahead, lambda: not_ahead(monkeypatch), "--envelopes")
     assert len(pdf_pages(shared)) == 6
-    not_ahead(monkeypatch)
-    ok("print", "--member", "hedwig-brandauer", "--envelopes")
-    assert len(ahead) == 1
-    assert MEMBER_PDF.read_bytes() == shared
 
 
 def test_letters_the_check_writes_anew_are_composed_after_it(
