@@ -252,6 +252,25 @@ def printed_alike(forks: list[int], turn_off: Callable[[], None], *args: str) ->
     return shared
 
 
+def refused_alike(forks: list[int], turn_off: Callable[[], None]) -> None:
+    """A letter names an official in a script no font has: ``print`` refuses it in one
+    line, with one process forked to compose and (after ``turn_off``) with none, changes
+    nothing and leaves no process behind."""
+    build_workspace()
+    ok("official", "edit", "prosecutor-general", "--name", "ጠቅላይ ዓቃቤ ሕግ")
+    ok("generate-letters", "--member", "hedwig-brandauer")
+    before = snapshot()
+    line = refused("print", "--member", "hedwig-brandauer")
+    assert len(forks) == 1
+    assert "'prosecutor-general'" in line and "Ethiopic script" in line
+    assert snapshot() == before and not MEMBER_PDF.exists()
+    with pytest.raises(ChildProcessError):
+        os.waitpid(forks[0], os.WNOHANG)  # reaped: no zombie left
+    turn_off()
+    assert refused("print", "--member", "hedwig-brandauer") == line
+    assert len(forks) == 1
+
+
 def composed(letters: list[Any], compose: Callable[[Any], Any] = lambda letter: letter) -> Any:
     """compose_pdf over letters made already (``compose`` hands each back)."""
     return printing.compose_pdf(PrintLayout(LETTERS, Extras()), letters, compose)
@@ -272,17 +291,7 @@ def test_a_letter_the_second_process_cannot_print_is_refused_as_before(
 ) -> None:
     """The last letter (composed by the second process) names an official in a script no
     font has: the same one-line refusal as from one process, and nothing changes."""
-    build_workspace()
-    ok("official", "edit", "prosecutor-general", "--name", "ጠቅላይ ዓቃቤ ሕግ")
-    ok("generate-letters", "--member", "hedwig-brandauer")
-    before = snapshot()
-    line = refused("print", "--member", "hedwig-brandauer")
-    assert len(forks) == 1
-    assert "'prosecutor-general'" in line and "Ethiopic script" in line
-    assert snapshot() == before and not MEMBER_PDF.exists()
-    monkeypatch.setattr(printing, "PARALLEL_FROM", 10**9)
-    assert refused("print", "--member", "hedwig-brandauer") == line
-    assert len(forks) == 1
+    refused_alike(forks, lambda: monkeypatch.setattr(printing, "PARALLEL_FROM", 10**9))
 
 
 def test_a_pack_is_composed_by_two_processes_the_same_way(
@@ -400,18 +409,7 @@ def test_letters_the_check_writes_anew_are_composed_after_it(
 def test_a_letter_composed_ahead_that_cannot_be_printed_is_refused_as_before(
     ahead: list[int], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    build_workspace()
-    ok("official", "edit", "prosecutor-general", "--name", "ጠቅላይ ዓቃቤ ሕግ")
-    ok("generate-letters", "--member", "hedwig-brandauer")
-    before = snapshot()
-    line = refused("print", "--member", "hedwig-brandauer")
-    assert len(ahead) == 1
-    assert "'prosecutor-general'" in line and "Ethiopic script" in line
-    assert snapshot() == before and not MEMBER_PDF.exists()
-    with pytest.raises(ChildProcessError):
-        os.waitpid(ahead[0], os.WNOHANG)  # reaped: no process left behind
-    not_ahead(monkeypatch)
-    assert refused("print", "--member", "hedwig-brandauer") == line
+    refused_alike(ahead, lambda: not_ahead(monkeypatch))
 
 
 def test_a_refused_check_stops_the_copy_composing_ahead(ahead: list[int]) -> None:
