@@ -242,7 +242,6 @@ class FontCoverage:
         self._unread = sorted(font_files(self.folders), key=lambda path: path.name != main)
         self._covered: set[int] = set()
         self._printable: set[str] = set()  # characters asked about and found covered
-        self._ascii: bool | None = None  # whether all of ASCII is printable (None: not asked)
 
     @property
     def codepoints(self) -> frozenset[int]:
@@ -257,12 +256,18 @@ class FontCoverage:
         found printable are kept, so a letter costs one set difference, and none at all
         when it is ASCII and every ASCII character was found printable."""
         text = "".join(texts)
-        if self._ascii is None:
-            self._ascii = False  # asked next line: no recursion
-            self._ascii = not self.missing([_ASCII])
-        if self._ascii and text.isascii():
+        if text.isascii() and self._ascii_printable:
             return set()
-        chars = set(text) - self._printable
+        return self._unprintable(set(text))
+
+    @cached_property
+    def _ascii_printable(self) -> bool:
+        """Whether every ASCII character that needs a glyph has one (Noto Serif's do)."""
+        return not self._unprintable(set(_ASCII))
+
+    def _unprintable(self, chars: set[str]) -> set[str]:
+        """:meth:`missing` for a set of characters."""
+        chars -= self._printable
         if not chars:
             return chars
         covered = self._covered
