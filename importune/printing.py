@@ -46,7 +46,7 @@ import subprocess
 import tempfile
 import zipfile
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path, PurePosixPath
@@ -216,10 +216,11 @@ def composed_ahead(
     layout: PrintLayout,
     rows: Sequence[dict[str, Any]],
     compose: Callable[[dict[str, Any]], Letter],
-) -> Iterator[Callable[[], dict[tuple[Any, ...], Composed]]]:
+) -> Iterator[Callable[[Sequence[dict[str, Any]]], dict[int, Composed]]]:
     """Compose the letters on record (``rows``) in a forked process while this one checks
     that they are generated; yields the function that finishes them, with this process's
-    help, and hands them over by :func:`ahead_key`.
+    help, and hands over those of the letters to print (its argument, rows of the same
+    query made after the check) by their position there, for :func:`compose_pdf`.
 
     Checking a member's letters (as ``generate-letters`` would) takes a tenth of a second
     for a thousand letters, on one core; composing them for the PDF takes longer, and
@@ -230,13 +231,14 @@ def composed_ahead(
 
     Nothing is taken on trust: the letters to print are decided after the check, as
     without this, and each is composed from its records, template and date, which its
-    key holds; a letter the check wrote anew (a new date, a new row) is composed after.
-    A letter that cannot be composed ends the work of whichever process met it: it is
-    composed again in the pile's order and refused as before. With a small pile, one
-    core or no fork (or when the copy dies), what is missing is composed afterwards.
+    key holds (:func:`_ahead_key`); a letter the check wrote anew (a new date, a new row)
+    is composed after. A letter that cannot be composed ends the work of whichever
+    process met it: it is composed again in the pile's order and refused as before. With
+    a small pile, one core or no fork (or when the copy dies), what is missing is
+    composed afterwards.
     """
     if len(rows) < AHEAD_FROM or cores() < 2 or not hasattr(os, "fork"):
-        yield dict
+        yield lambda chosen: {}
         return
 
     meeting = _Meeting(len(rows))
@@ -250,7 +252,7 @@ def composed_ahead(
             if not take(position):
                 break
             try:
-                done[ahead_key(rows[position])] = _composed(layout, compose(rows[position]))
+                done[_ahead_key(rows[position])] = _composed(layout, compose(rows[position]))
             except Exception:  # composed again afterwards, and refused in the pile's order
                 break
         return done
@@ -258,12 +260,12 @@ def composed_ahead(
     the_copy = partial(compose_while, take=meeting.back)
     with forked(the_copy, range(len(rows) - 1, -1, -1), lost=_COMPOSER_LOST) as result:
 
-        def finish() -> dict[tuple[Any, ...], Composed]:
+        def finish(chosen: Sequence[dict[str, Any]]) -> dict[int, Composed]:
             done = compose_while(range(len(rows)), meeting.front)
-            try:
-                return {**result(), **done}
-            except ImportuneError:  # the copy died: the rest is composed afterwards
-                return done
+            with suppress(ImportuneError):  # the copy died: the rest is composed afterwards
+                done.update(result())
+            found = (done.get(_ahead_key(row)) for row in chosen)
+            return {position: made for position, made in enumerate(found) if made is not None}
 
         yield finish
 
@@ -291,7 +293,7 @@ class _Meeting:
         return position >= self._ends[0]
 
 
-def ahead_key(row: Mapping[str, Any]) -> tuple[Any, ...]:
+def _ahead_key(row: Mapping[str, Any]) -> tuple[Any, ...]:
     """What a letter on record is composed from, besides the records: its case, official,
     template and date (the member is the one printing)."""
     return row["case_id"], row["official_id"], row["template"], row["dated"]
@@ -505,13 +507,7 @@ def print_member(
                 f"member {person['slug']!r} has no letters to print{of}"
                 + (f" ({told})" if told else ": are there appeals? (importune appeal list)")
             )
-        composed = ahead()
-        ready = {
-            position: composed[key]
-            for position, key in enumerate(map(ahead_key, chosen))
-            if key in composed
-        }
-        count, pdf = compose_pdf(layout, chosen, compose, ready)
+        count, pdf = compose_pdf(layout, chosen, compose, ahead(chosen))
 
     stamp = (now or dt.datetime.now(dt.UTC)).isoformat(timespec="seconds")
     keys = [
