@@ -387,7 +387,7 @@ def _as_left(out: Path, files: list[tuple[str, int | None]]) -> bool:
     for the sweep (:func:`_leftovers`), and every file is there with its stamp
     (:func:`_stamped`). Checking a file is a system call and most of a run again's own
     time: many are checked half by a forked copy of this process, on the other core."""
-    if len(files) < STAT_IN_TWO_FROM or cores() < 2 or not hasattr(os, "fork"):
+    if not in_two(len(files), STAT_IN_TWO_FROM):
         return _swept(out) and _all_stamped(files)
     from importune.forked import forked  # and pickle: only for a run again this big
 
@@ -445,6 +445,13 @@ def cores() -> int:
         return len(os.sched_getaffinity(0)) or 1
     except (AttributeError, OSError):  # pragma: no cover - not Linux
         return os.cpu_count() or 1
+
+
+def in_two(count: int, from_: int) -> bool:
+    """Whether a job of ``count`` items is split with a forked copy of this process
+    (:mod:`importune.forked`): from ``from_`` items on, with a second core to run on and
+    ``os.fork`` to make the copy."""
+    return count >= from_ and cores() >= 2 and hasattr(os, "fork")
 
 
 def _workers(options: Options, letters: int) -> int:

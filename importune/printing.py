@@ -57,7 +57,7 @@ from importune.compose import Composer, Letter
 from importune.errors import Conflict, ImportuneError, InvalidInput, NotFound
 from importune.forked import forked
 from importune.formats.pdf import FONT_SUFFIXES, LAYOUT, Encoded, PdfLayout, encode
-from importune.generate import HELD, Options, check_slugs, cores, generate
+from importune.generate import HELD, Options, check_slugs, generate, in_two
 from importune.store import Store
 
 J = TypeVar("J")
@@ -185,7 +185,7 @@ def compose_pdf(
     def part(positions: Sequence[int]) -> list[Composed]:
         return [_composed(layout, compose(jobs[position])) for position in positions]
 
-    if len(todo) < PARALLEL_FROM or cores() < 2 or not hasattr(os, "fork"):
+    if not in_two(len(todo), PARALLEL_FROM):
         made = part(todo)
     else:
         # The first letter is composed before the fork, so that both processes start with
@@ -237,7 +237,7 @@ def composed_ahead(
     a small pile, one core or no fork (or when the copy dies), what is missing is
     composed afterwards.
     """
-    if len(rows) < AHEAD_FROM or cores() < 2 or not hasattr(os, "fork"):
+    if not in_two(len(rows), AHEAD_FROM):
         yield lambda chosen: {}
         return
 

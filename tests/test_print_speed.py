@@ -29,6 +29,7 @@ from printing_helpers import (
     text_lines,
 )
 
+from importune import generate as generate_module
 from importune import printing
 from importune.formats import pdf as pdf_module
 from importune.formats.pdf import SHIPPED_FONTS, FontCoverage, PdfLayout, page_count
@@ -235,7 +236,7 @@ def test_a_left_to_right_letter_is_the_same_page_without_its_isolates() -> None:
 def forks(monkeypatch: pytest.MonkeyPatch, forks_made: list[int]) -> list[int]:
     """Compose in two processes from the smallest pile, even on one core; count the forks."""
     monkeypatch.setattr(printing, "PARALLEL_FROM", 2)
-    monkeypatch.setattr(printing, "cores", lambda: 2)
+    monkeypatch.setattr(generate_module, "cores", lambda: 2)
     return forks_made
 
 
@@ -367,7 +368,7 @@ def ahead(monkeypatch: pytest.MonkeyPatch, forks_made: list[int]) -> list[int]:
     never split what is left between two processes); count the forks."""
     monkeypatch.setattr(printing, "AHEAD_FROM", 1)
     monkeypatch.setattr(printing, "PARALLEL_FROM", 10**9)
-    monkeypatch.setattr(printing, "cores", lambda: 2)
+    monkeypatch.setattr(generate_module, "cores", lambda: 2)
     return forks_made
 
 
