@@ -115,8 +115,13 @@ def main() -> None:
     against = None
     if "--against" in argv:
         at = argv.index("--against")
+        if at + 1 == len(argv):
+            raise SystemExit("--against: name a checkout of importune (git worktree add DIR REF)")
         against = Path(argv[at + 1]).resolve()
         del argv[at : at + 2]
+        if not (against / "importune" / "__init__.py").is_file():
+            # PYTHONPATH would not find it, and the installed importune would run instead.
+            raise SystemExit(f"--against {against}: not a checkout of importune (no importune/)")
         compileall.compile_dir(against / "importune", quiet=1)
     cases = int(argv[0]) if len(argv) > 0 else 20
     officials = int(argv[1]) if len(argv) > 1 else 10
