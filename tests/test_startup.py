@@ -13,6 +13,7 @@ import os
 import subprocess
 import sys
 import zipfile
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -195,3 +196,38 @@ def test_root_options_before_the_command_in_a_new_process(tmp_path: Path) -> Non
     assert result.stdout.strip() == "[]"
     unknown = python("-m", "importune", "--db", "elsewhere/importune.db", "nonsense", cwd=tmp_path)
     assert unknown.returncode == 2 and "No such command 'nonsense'" in unknown.stderr
+
+
+def test_help_shows_where_the_workspace_is_looked_for(tmp_path: Path) -> None:
+    """The defaults a person reads in --help survive rich's markup (a "[default: ...]"
+    written into a help text is read as a style tag and vanishes)."""
+    result = python("-m", "importune", "--help", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "./importune.db" in result.stdout and "./letters" in result.stdout
+    demo = python("-m", "importune", "demo", "--help", cwd=tmp_path)
+    assert "a new temporary folder" in demo.stdout
+
+
+def test_no_help_text_holds_what_rich_would_swallow() -> None:
+    """Every command's and option's help, walked through the whole app: square brackets
+    around a word are rich markup, and would be dropped from the help printed."""
+    import re
+
+    import click
+    from typer.main import get_command
+
+    from importune.cli import app
+
+    def walk(command: click.Command, path: str) -> Iterator[tuple[str, click.Command]]:
+        yield path, command
+        if isinstance(command, click.Group):
+            for name, sub in command.commands.items():
+                yield from walk(sub, f"{path} {name}".strip())
+
+    swallowed = [
+        (path, text)
+        for path, command in walk(get_command(app), "")
+        for text in [command.help or "", *(getattr(p, "help", None) or "" for p in command.params)]
+        if re.search(r"\[[A-Za-z/.][^\]]*\]", text)
+    ]
+    assert swallowed == []
