@@ -79,6 +79,9 @@ BATCH = 500
 """Letter rows per INSERT statement (11 parameters each, well under SQLite's 32,766)."""
 HELD = ("detained", "unknown")
 """Case statuses that still get letters of concern."""
+KEPT = "already {}: never overwritten in place"
+CHANGED = "already {}: its words have changed since, and it is never overwritten in place"
+"""Why a letter printed or sent is skipped (its ``reason``), filled in with its status."""
 CONCERN = "concern"
 THANKS = "thanks"
 """The thank-you letter: made only for a case whose prisoner has been released."""
@@ -1092,7 +1095,7 @@ class _Maker:
                     done.refreshed.append((row["id"], source))
                 return entry
         if row is not None and row["status"] in ("printed", "sent"):
-            entry["reason"] = f"already {row['status']}: never overwritten in place"
+            entry["reason"] = (CHANGED if not same else KEPT).format(row["status"])
             return entry
         if not same and dated != options.today:
             # The words changed: the letter is written anew, and dated today.

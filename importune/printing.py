@@ -57,7 +57,7 @@ from importune.compose import Composer, Letter
 from importune.errors import Conflict, ImportuneError, InvalidInput, NotFound
 from importune.forked import forked
 from importune.formats.pdf import FONT_SUFFIXES, LAYOUT, Encoded, PdfLayout, encode
-from importune.generate import HELD, Options, check_slugs, generate, in_two
+from importune.generate import CHANGED, HELD, Options, check_slugs, generate, in_two
 from importune.store import Store
 
 J = TypeVar("J")
@@ -358,6 +358,7 @@ class Printed:
     letters: int
     signer: str
     generated: int = 0  # letters generated first
+    left_out: tuple[str, ...] = ()  # "case to official": printed before, words changed since
     printer: str | None = None  # the queue it went to ("" for the default)
     lp: str = ""  # what lp said
     extras: Extras = field(default_factory=Extras)
@@ -492,6 +493,12 @@ def print_member(
             for e in outcome.letters
             if e["state"] in ("generated", "unchanged")
         }
+        # Printed before, and their words would read otherwise now (a case renamed, say):
+        # they keep the words they were printed with, and are not in this pile.
+        changed = CHANGED.format("printed")
+        left_out = tuple(
+            f"{e['case']} to {e['official']}" for e in outcome.letters if e.get("reason") == changed
+        )
         rows = _member_letters(store, person, case_row)
         chosen = [
             r
@@ -503,6 +510,9 @@ def print_member(
             of = f" for case {case_row['slug']!r}" if case_row else ""
             held = {s: sum(1 for r in rows if r["status"] == s) for s in ("sent", "withdrawn")}
             told = ", ".join(f"{n} {s}" for s, n in held.items() if n)
+            if left_out:
+                changed_since = f"{len(left_out)} printed before, with words changed since"
+                told = ", ".join(filter(None, [told, changed_since]))
             raise NotFound(
                 f"member {person['slug']!r} has no letters to print{of}"
                 + (f" ({told})" if told else ": are there appeals? (importune appeal list)")
@@ -530,6 +540,7 @@ def print_member(
         letters=count,
         signer=person["slug"],
         generated=outcome.generated,
+        left_out=left_out,
         printer=printer,
         lp=said,
         extras=extras,

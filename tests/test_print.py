@@ -339,6 +339,39 @@ def test_a_member_with_no_letters_is_refused(workspace: None) -> None:
     assert MEMBER_PDF.read_bytes() == pdf
 
 
+def test_letters_printed_before_whose_words_changed_are_named_and_left_as_printed(
+    workspace: None,
+) -> None:
+    """A case renamed after its letters were printed: those letters keep the words they
+    were printed with (never written again), stay out of the new pile, and print says
+    which they are, rather than printing fewer letters without a word."""
+    ok("print", "--member", "hedwig-brandauer")
+    texts = {r["path"]: Path(r["path"]).read_bytes() for r in rows()}
+    ok("case", "edit", "yusuf-dzhumaev", "--name", "Yusuf Jumaev")
+    result = ok("print", "--member", "hedwig-brandauer")
+    assert (
+        "Left out 2 letter(s) printed before whose words have changed since "
+        "(yusuf-dzhumaev to ambassador, yusuf-dzhumaev to prosecutor-general): "
+        "a printed letter is never written again." in result.stdout
+    )
+    assert "Printed 1 letter(s)" in result.stdout
+    (page,) = pdf_pages(MEMBER_PDF)
+    assert "BELARUS" in page_text(page)
+    assert {r["path"]: Path(r["path"]).read_bytes() for r in rows()} == texts
+    assert {r["status"] for r in rows()} == {"printed"}
+
+    # Every letter of the pile changed: refused, saying why, and nothing changes.
+    ok("case", "edit", "ales-bialiatski", "--name", "Ales Bialatski")
+    before, pdf = snapshot(), MEMBER_PDF.read_bytes()
+    line = refused("print", "--member", "hedwig-brandauer")
+    assert line == (
+        "importune: member 'hedwig-brandauer' has no letters to print "
+        "(3 printed before, with words changed since)"
+    )
+    assert snapshot() == before
+    assert MEMBER_PDF.read_bytes() == pdf
+
+
 def test_a_member_whose_cases_have_no_appeals_is_refused() -> None:
     ok("init")
     ok("member", "add", "Hedwig Brandauer")

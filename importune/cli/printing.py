@@ -118,6 +118,14 @@ def print_letters(
             )
     if done.generated:
         say(f"Generated {done.generated} letter(s) that were not made yet.")
+    if done.left_out:
+        named = ", ".join(done.left_out[:3])
+        if len(done.left_out) > 3:
+            named += f" and {len(done.left_out) - 3} more"
+        say(
+            f"Left out {len(done.left_out)} letter(s) printed before whose words have changed "
+            f"since ({named}): a printed letter is never written again."
+        )
     extra = ""
     if extras.envelopes:
         extra = f", each followed by a {extras.envelope_size} envelope"
