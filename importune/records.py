@@ -276,8 +276,14 @@ def _slugify() -> Callable[..., str]:
     from slugify import slugify
 
     if "backend" in inspect.signature(slugify).parameters:
-        return functools.partial(slugify, backend="text-unidecode")
-    return slugify
+        return functools.partial(slugify, replacements=SCHWA, backend="text-unidecode")
+    return functools.partial(slugify, replacements=SCHWA)
+
+
+SCHWA = (("Ə", "A"), ("ə", "a"), ("Ә", "A"), ("ә", "a"), ("Ӛ", "A"), ("ӛ", "a"), ("ǝ", "e"))
+"""Letters text-unidecode turns into "@", which a slug then drops: the schwa of
+Azerbaijani (Əliyev, as Aliyev is spelt in English), of Kazakh, Tatar and Bashkir (Әлиева),
+and the turned e of some African alphabets. "Şahin Əliyev" got the slug ``sahin-liyev``."""
 
 
 def check_slug(value: str, field: str = "slug") -> str:
