@@ -49,14 +49,12 @@ def root(
     db: Annotated[
         Path | None,
         typer.Option(
-            envvar="IMPORTUNE_DB", help="The workspace database.", show_default="./importune.db"
+            envvar="IMPORTUNE_DB", help="The workspace database (default: ./importune.db)."
         ),
     ] = None,
     letters: Annotated[
         Path | None,
-        typer.Option(
-            envvar="IMPORTUNE_LETTERS", help="The templates folder.", show_default="./letters"
-        ),
+        typer.Option(envvar="IMPORTUNE_LETTERS", help="The templates folder (default: ./letters)."),
     ] = None,
     version: Annotated[
         bool, typer.Option("--version", callback=_version, is_eager=True, help="Show the version.")

@@ -13,9 +13,7 @@ from importune.cli._common import say
 def demo(
     out: Annotated[
         Path | None,
-        typer.Option(
-            help="Folder for the sample workspace.", show_default="a new temporary folder"
-        ),
+        typer.Option(help="Folder for the sample workspace (default: a new temporary folder)."),
     ] = None,
 ) -> None:
     """Build a sample workspace (the case of Yusuf Dzhumaev) and write its letters."""
