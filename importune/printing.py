@@ -57,7 +57,7 @@ from importune.compose import Composer, Letter
 from importune.errors import Conflict, ImportuneError, InvalidInput, NotFound
 from importune.forked import forked
 from importune.formats.pdf import FONT_SUFFIXES, LAYOUT, Encoded, PdfLayout, encode
-from importune.generate import CHANGED, HELD, Options, check_slugs, generate, in_two
+from importune.generate import CHANGED, HELD, KEPT, Options, check_slugs, generate, in_two
 from importune.store import Store
 
 J = TypeVar("J")
@@ -488,10 +488,14 @@ def print_member(
                 receipt=False,  # print marks letters printed next, which voids any receipt
             ),
         )
+        # A letter printed before whose file is gone or was edited by hand, its words
+        # unchanged, is skipped by the check (never written over) and printed all the
+        # same: the PDF is laid out from the records, which still give those words.
+        kept = KEPT.format("printed")
         current = {
             (e["case"], e["official"], e["template"], e["language"])
             for e in outcome.letters
-            if e["state"] in ("generated", "unchanged")
+            if e["state"] in ("generated", "unchanged") or e.get("reason") == kept
         }
         # Printed before, and their words would read otherwise now (a case renamed, say):
         # they keep the words they were printed with, and are not in this pile.

@@ -339,6 +339,24 @@ def test_a_member_with_no_letters_is_refused(workspace: None) -> None:
     assert MEMBER_PDF.read_bytes() == pdf
 
 
+def test_a_printed_letter_whose_file_is_gone_or_edited_is_printed_again_as_it_was(
+    workspace: None,
+) -> None:
+    """The check never writes over a printed letter, so it skips one whose text file was
+    deleted or edited by hand; print lays letters out from their records, whose words
+    are still the ones printed, and prints it all the same: the same PDF as before."""
+    ok("print", "--member", "hedwig-brandauer")
+    first = MEMBER_PDF.read_bytes()
+    gone, edited = (Path(r["path"]) for r in rows()[:2])
+    gone.unlink()
+    edited.write_text("Dear Sir, I have changed my mind.\n")
+    result = ok("print", "--member", "hedwig-brandauer")
+    assert "Printed 3 letter(s)" in result.stdout and "Left out" not in result.stdout
+    assert MEMBER_PDF.read_bytes() == first
+    assert {r["status"] for r in rows()} == {"printed"}
+    assert not gone.exists()  # a printed letter's file is never written by the check
+
+
 def test_letters_printed_before_whose_words_changed_are_named_and_left_as_printed(
     workspace: None,
 ) -> None:
