@@ -81,7 +81,10 @@ HELD = ("detained", "unknown")
 """Case statuses that still get letters of concern."""
 KEPT = "already {}: never overwritten in place"
 CHANGED = "already {}: its words have changed since, and it is never overwritten in place"
-"""Why a letter printed or sent is skipped (its ``reason``), filled in with its status."""
+TAKEN = "{} was already {}"
+"""Why a letter printed or sent is skipped (its ``reason``), filled in with its status
+(TAKEN: its file and status, when the file is another letter's, in the language the
+appeal had before)."""
 CONCERN = "concern"
 THANKS = "thanks"
 """The thank-you letter: made only for a case whose prisoner has been released."""
@@ -1108,7 +1111,7 @@ class _Maker:
         if holder is not None and holder["status"] in ("printed", "sent"):
             # Another letter has this file (the same one, in the language the appeal
             # had before) and it has gone to print: it is not replaced.
-            entry["reason"] = f"{stored} was already {holder['status']}"
+            entry["reason"] = TAKEN.format(stored, holder["status"])
             return entry
         entry["state"] = "generated"
         if options.dry_run:

@@ -57,7 +57,16 @@ from importune.compose import Composer, Letter
 from importune.errors import Conflict, ImportuneError, InvalidInput, NotFound
 from importune.forked import forked
 from importune.formats.pdf import FONT_SUFFIXES, LAYOUT, Encoded, PdfLayout, encode
-from importune.generate import CHANGED, HELD, KEPT, Options, check_slugs, generate, in_two
+from importune.generate import (
+    CHANGED,
+    HELD,
+    KEPT,
+    TAKEN,
+    Options,
+    check_slugs,
+    generate,
+    in_two,
+)
 from importune.store import Store
 
 J = TypeVar("J")
@@ -497,11 +506,14 @@ def print_member(
             for e in outcome.letters
             if e["state"] in ("generated", "unchanged") or e.get("reason") == kept
         }
-        # Printed before, and their words would read otherwise now (a case renamed, say):
-        # they keep the words they were printed with, and are not in this pile.
+        # Printed before, and their words would read otherwise now (a case renamed, the
+        # appeal's language changed): they keep the words they were printed with, and are
+        # not in this pile.
         changed = CHANGED.format("printed")
         left_out = tuple(
-            f"{e['case']} to {e['official']}" for e in outcome.letters if e.get("reason") == changed
+            f"{e['case']} to {e['official']}"
+            for e in outcome.letters
+            if e.get("reason") in (changed, TAKEN.format(e["path"], "printed"))
         )
         rows = _member_letters(store, person, case_row)
         chosen = [

@@ -390,6 +390,24 @@ def test_letters_printed_before_whose_words_changed_are_named_and_left_as_printe
     assert MEMBER_PDF.read_bytes() == pdf
 
 
+def test_a_letter_printed_before_in_another_language_is_named_and_left_as_printed(
+    workspace: None,
+) -> None:
+    """The official is now written to in Russian: the English letter printed before keeps
+    its file (the Russian one would take its name), and print says it is left out."""
+    ok("print", "--member", "hedwig-brandauer")
+    ok("official", "edit", "aleksandr-lukashenko", "--language", "ru")
+    result = ok("print", "--member", "hedwig-brandauer")
+    assert (
+        "Left out 1 letter(s) printed before whose words have changed since "
+        "(ales-bialiatski to aleksandr-lukashenko)" in result.stdout
+    )
+    assert "Printed 2 letter(s)" in result.stdout
+    assert len(pdf_pages(MEMBER_PDF)) == 2
+    (kept,) = rows("o.slug = 'aleksandr-lukashenko' AND m.slug = 'hedwig-brandauer'")
+    assert (kept["language"], kept["status"]) == ("en", "printed")
+
+
 def test_a_member_whose_cases_have_no_appeals_is_refused() -> None:
     ok("init")
     ok("member", "add", "Hedwig Brandauer")
