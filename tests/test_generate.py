@@ -721,6 +721,11 @@ def test_a_released_case_and_an_ended_appeal_get_no_letters() -> None:
         ("ilham-tohti", "xi-jinping"),
     }
     assert set(files()) == {f"narges-mohammadi/mohseni-ejei--{m}.txt" for m in MEMBERS}
+    reasons = {e["reason"] for e in report["letters"] if e["state"] == "skipped"}
+    assert reasons == {"the case is released", "the appeal ended on 2020-01-01"}
+    # Without --json (here answered from the run's receipt), the count says where to look.
+    said = ok("generate-letters").stdout
+    assert "3 unchanged, 9 skipped (--json gives each one's reason)." in said
 
 
 @pytest.mark.usefixtures("campaign")

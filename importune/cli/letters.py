@@ -86,9 +86,10 @@ def generate_letters(
         print_json(outcome.as_json())
         return
     verb = "Would write" if dry_run else "Wrote"
+    why = " (--json gives each one's reason)" if outcome.skipped else ""
     say(
         f"{verb} {outcome.generated} letter(s) to {options.out}/; "
-        f"{outcome.unchanged} unchanged, {outcome.skipped} skipped."
+        f"{outcome.unchanged} unchanged, {outcome.skipped} skipped{why}."
     )
     if outcome.generated and not dry_run:
         say("Next: importune letters list, then print them and post them.")
