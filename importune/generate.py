@@ -79,12 +79,12 @@ BATCH = 500
 """Letter rows per INSERT statement (11 parameters each, well under SQLite's 32,766)."""
 HELD = ("detained", "unknown")
 """Case statuses that still get letters of concern."""
-KEPT = "already {}: never overwritten in place"
-CHANGED = "already {}: its words have changed since, and it is never overwritten in place"
-TAKEN = "{} was already {}"
+_KEPT = "already {}: never overwritten in place"
+_CHANGED = "already {}: its words have changed since, and it is never overwritten in place"
+_TAKEN = "{} was already {}"
 """Why a letter printed or sent is skipped (its ``reason``), filled in with its status
-(TAKEN: its file and status, when the file is another letter's, in the language the
-appeal had before)."""
+(_TAKEN: its file and status, when the file is another letter's, in the language the
+appeal had before). :func:`printed_before` reads them back."""
 CONCERN = "concern"
 THANKS = "thanks"
 """The thank-you letter: made only for a case whose prisoner has been released."""
@@ -201,6 +201,20 @@ def plan(store: Store, options: Options) -> Plan:
     check_slugs("official", {id(a[1]): a[1] for a in appeals}.values())
     check_slugs("member", [m for m in members if m is not None])
     return Plan(appeals, members)
+
+
+def printed_before(entry: Mapping[str, Any]) -> str | None:
+    """For a letter a run skipped because it was printed before (an entry of
+    :attr:`Outcome.letters`): ``"same"`` when its words are those printed (its file gone
+    or edited by hand), ``"changed"`` when they would read otherwise now (its records
+    edited, or the appeal now in another language, whose letter would take its file);
+    None for any other letter."""
+    reason = entry.get("reason")
+    if reason == _KEPT.format("printed"):
+        return "same"
+    if reason in (_CHANGED.format("printed"), _TAKEN.format(entry["path"], "printed")):
+        return "changed"
+    return None
 
 
 def check_slugs(kind: str, records: Iterable[dict[str, Any]]) -> None:
@@ -1098,7 +1112,9 @@ class _Maker:
                     done.refreshed.append((row["id"], source))
                 return entry
         if row is not None and row["status"] in ("printed", "sent"):
-            entry["reason"] = (CHANGED if not same else KEPT).format(row["status"])
+            # Its words, not its place: a letter written to another --out reads the same.
+            words = _KEPT if row["sha256"] == digest else _CHANGED
+            entry["reason"] = words.format(row["status"])
             return entry
         if not same and dated != options.today:
             # The words changed: the letter is written anew, and dated today.
@@ -1111,7 +1127,7 @@ class _Maker:
         if holder is not None and holder["status"] in ("printed", "sent"):
             # Another letter has this file (the same one, in the language the appeal
             # had before) and it has gone to print: it is not replaced.
-            entry["reason"] = TAKEN.format(stored, holder["status"])
+            entry["reason"] = _TAKEN.format(stored, holder["status"])
             return entry
         entry["state"] = "generated"
         if options.dry_run:

@@ -57,16 +57,7 @@ from importune.compose import Composer, Letter
 from importune.errors import Conflict, ImportuneError, InvalidInput, NotFound
 from importune.forked import forked
 from importune.formats.pdf import FONT_SUFFIXES, LAYOUT, Encoded, PdfLayout, encode
-from importune.generate import (
-    CHANGED,
-    HELD,
-    KEPT,
-    TAKEN,
-    Options,
-    check_slugs,
-    generate,
-    in_two,
-)
+from importune.generate import HELD, Options, check_slugs, generate, in_two, printed_before
 from importune.store import Store
 
 J = TypeVar("J")
@@ -498,22 +489,19 @@ def print_member(
             ),
         )
         # A letter printed before whose file is gone or was edited by hand, its words
-        # unchanged, is skipped by the check (never written over) and printed all the
-        # same: the PDF is laid out from the records, which still give those words.
-        kept = KEPT.format("printed")
+        # the same, is skipped by the check (never written over) and printed all the same:
+        # the PDF is laid out from the records, which still give those words. One whose
+        # words would read otherwise now keeps the words it was printed with, and is
+        # named as left out of this pile.
         current = {
             (e["case"], e["official"], e["template"], e["language"])
             for e in outcome.letters
-            if e["state"] in ("generated", "unchanged") or e.get("reason") == kept
+            if e["state"] in ("generated", "unchanged") or printed_before(e) == "same"
         }
-        # Printed before, and their words would read otherwise now (a case renamed, the
-        # appeal's language changed): they keep the words they were printed with, and are
-        # not in this pile.
-        changed = CHANGED.format("printed")
         left_out = tuple(
             f"{e['case']} to {e['official']}"
             for e in outcome.letters
-            if e.get("reason") in (changed, TAKEN.format(e["path"], "printed"))
+            if printed_before(e) == "changed"
         )
         rows = _member_letters(store, person, case_row)
         chosen = [

@@ -8,6 +8,7 @@ them; statuses are read back from the letters table.
 from __future__ import annotations
 
 import datetime as dt
+import json
 import os
 import stat
 from pathlib import Path
@@ -365,6 +366,12 @@ def test_letters_printed_before_whose_words_changed_are_named_and_left_as_printe
     which they are, rather than printing fewer letters without a word."""
     ok("print", "--member", "hedwig-brandauer")
     texts = {r["path"]: Path(r["path"]).read_bytes() for r in rows()}
+    # Written elsewhere with the same words, a printed letter is skipped for its status
+    # alone: its words have not changed.
+    again = ("generate-letters", "--member", "hedwig-brandauer", "--out", "elsewhere", "--json")
+    elsewhere = json.loads(ok(*again).stdout)
+    said = {e["reason"] for e in elsewhere["letters"]}
+    assert said == {"already printed: never overwritten in place"}
     ok("case", "edit", "yusuf-dzhumaev", "--name", "Yusuf Jumaev")
     result = ok("print", "--member", "hedwig-brandauer")
     assert (
