@@ -275,9 +275,10 @@ def _slugify() -> Callable[..., str]:
     """
     from slugify import slugify
 
+    options: dict[str, Any] = {"replacements": SCHWA}
     if "backend" in inspect.signature(slugify).parameters:
-        return functools.partial(slugify, replacements=SCHWA, backend="text-unidecode")
-    return functools.partial(slugify, replacements=SCHWA)
+        options["backend"] = "text-unidecode"
+    return functools.partial(slugify, **options)
 
 
 SCHWA = (("Ə", "A"), ("ə", "a"), ("Ә", "A"), ("ә", "a"), ("Ӛ", "A"), ("ӛ", "a"), ("ǝ", "e"))
