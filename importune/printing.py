@@ -739,8 +739,30 @@ def _pack_appeals(store: Store, case_refs: Sequence[str], today: dt.date) -> lis
         if empty:
             raise NotFound(f"case {empty[0]!r} has no active appeal to pack (importune appeal add)")
     if not chosen:
-        raise NotFound("no active appeals to pack: add some (importune appeal add CASE OFFICIAL)")
+        raise NotFound(f"no active appeals to pack{_why_no_appeals(store)}")
     return chosen
+
+
+def _why_no_appeals(store: Store) -> str:
+    """Why no appeal is packed, in words: none at all, or those there and why each is out
+    (the case is no longer held, the appeal is paused or past its day), so that an
+    organizer whose only prisoner was released is not told to add an appeal."""
+    rows = store.query(
+        f"SELECT c.status IN ({','.join('?' * len(HELD))}) AS held "
+        "FROM appeals a JOIN cases c ON c.id = a.case_id",
+        HELD,
+    )
+    if not rows:
+        return ": add some (importune appeal add CASE OFFICIAL)"
+    # None was chosen, so an appeal whose case is held is paused or past its day.
+    freed = sum(1 for r in rows if not r["held"])
+    paused = len(rows) - freed
+    its = "its" if paused == 1 else "their"
+    parts = [
+        f"{freed} for a case no longer held (released or deceased)" if freed else "",
+        f"{paused} paused or past {its} --until date" if paused else "",
+    ]
+    return f": of {len(rows)} appeal(s), " + " and ".join(filter(None, parts))
 
 
 def _pack_files(letters_dir: Path, case_slugs: set[str]) -> list[tuple[str, Path]]:

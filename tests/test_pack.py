@@ -181,7 +181,31 @@ def test_pack_export_of_a_released_case_or_nothing_is_refused(tmp_path: Path) ->
     line = refused("pack", "export", str(tmp_path / "p.zip"), "--case", "ales-bialiatski")
     assert "case 'ales-bialiatski' is released" in line
     ok("case", "edit", "yusuf-dzhumaev", "--status", "released", "--released-on", "2024-01-01")
-    assert "no active appeals to pack" in refused("pack", "export", str(tmp_path / "p.zip"))
+    line = refused("pack", "export", str(tmp_path / "p.zip"))
+    # Why, not "add some": every appeal there is for a prisoner now free.
+    assert line == (
+        "importune: no active appeals to pack: of 3 appeal(s), "
+        "3 for a case no longer held (released or deceased)"
+    )
+    assert not (tmp_path / "p.zip").exists()
+
+
+def test_pack_export_says_why_no_appeal_is_packed(tmp_path: Path) -> None:
+    build_workspace()
+    ok("case", "edit", "ales-bialiatski", "--status", "released", "--released-on", "2024-01-01")
+    ok("appeal", "remove", "yusuf-dzhumaev", "prosecutor-general")
+    ok("appeal", "remove", "yusuf-dzhumaev", "ambassador")
+    paused = tmp_path / "paused.csv"
+    paused.write_text(
+        "case,official,active,until\n"
+        "yusuf-dzhumaev,prosecutor-general,0,\n"
+        "yusuf-dzhumaev,ambassador,1,2020-01-01\n"
+    )
+    ok("import", "appeals", str(paused))
+    assert refused("pack", "export", str(tmp_path / "p.zip")) == (
+        "importune: no active appeals to pack: of 3 appeal(s), 1 for a case no longer held "
+        "(released or deceased) and 2 paused or past their --until date"
+    )
     assert not (tmp_path / "p.zip").exists()
 
 
