@@ -72,7 +72,13 @@ def test_show_prints_the_file_a_letter_would_use(letters: Path) -> None:
     assert ok("templates", "show", "concern", "--language", "ru").stdout == russian
     assert ok("templates", "show", "concern").stdout == english
     # No French template: a French letter would be written in English.
-    assert ok("templates", "show", "concern", "--language", "fr").stdout == english
+    shown = ok("templates", "show", "concern", "--language", "fr")
+    assert shown.stdout == english
+    assert shown.stderr == (
+        "No 'concern' template in 'fr': a letter in 'fr' is written in English ('en'), "
+        "from concern.en.txt.j2.\n"
+    )
+    assert ok("templates", "show", "concern", "--language", "ru").stderr == ""
     assert ok("templates", "show", "concern.ru.txt.j2").stdout == russian
 
     own = letters / "cases" / "yusuf-dzhumaev"

@@ -189,11 +189,16 @@ def templates_show(
 ) -> None:
     """Print a template's source: the file a letter of that name would use."""
     composer = _composer(ctx)
-    relative = (
-        composer._safe_relative(name)
-        if name.endswith(".j2") or name.endswith(".typ")
-        else composer.resolve(name, language, case)[0]
-    )
+    if name.endswith(".j2") or name.endswith(".typ"):
+        relative = composer._safe_relative(name)
+    else:
+        relative, found = composer.resolve(name, language, case)
+        if found != language:
+            # On stderr: stdout is the file, as it is, for a redirect.
+            sys.stderr.write(
+                f"No {name!r} template in {language!r}: a letter in {language!r} is written "
+                f"in English ({found!r}), from {relative}.\n"
+            )
     sys.stdout.write((composer.letters_dir / relative).read_text(encoding="utf-8"))
 
 
