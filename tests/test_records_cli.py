@@ -113,6 +113,25 @@ def test_an_empty_list_says_how_to_add(ok: Run) -> None:
     assert as_json(ok, "appeal", "list") == []
 
 
+def test_a_filtered_list_with_nothing_says_so(ok: Run, yusuf: dict[str, Any]) -> None:
+    # There are cases, officials to add them to and so on: none matches the filter, and
+    # the listing says that, not "No cases. Add one".
+    assert ok("case", "list", "--status", "released").stdout == (
+        "No cases with status 'released'.\n"
+    )
+    assert ok("case", "list", "--status", "released", "--country", "france").stdout == (
+        "No cases with status 'released' and country 'FR'.\n"
+    )
+    assert ok("official", "list", "--country", "FR").stdout == "No officials with country 'FR'.\n"
+    assert ok("appeal", "list", "--case", "yusuf-dzhumaev").stdout == (
+        "No appeals with case 'yusuf-dzhumaev'.\n"
+    )
+    assert ok("letters", "list", "--case", "yusuf-dzhumaev", "--status", "sent").stdout == (
+        "No letters with case 'yusuf-dzhumaev' and status 'sent'.\n"
+    )
+    assert "importune generate-letters" in ok("letters", "list").stdout
+
+
 def test_a_case_is_found_by_id_or_slug(ok: Run, yusuf: dict[str, Any]) -> None:
     assert as_json(ok, "case", "show", "1") == yusuf
     shown = ok("case", "show", "yusuf-dzhumaev").stdout

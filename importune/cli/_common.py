@@ -154,10 +154,10 @@ def table(
     from rich.table import Table
 
     rows = list(rows)
-    out = console()
     if not rows:
-        out.print(empty)
+        say(empty)  # as typed: it may quote what the listing was filtered by
         return
+    out = console()
     grid = Table(title=title, title_justify="left")
     for column in columns:
         # Ids, slugs, statuses and dates are what a person copies into the next
@@ -167,6 +167,13 @@ def table(
     for row in rows:
         grid.add_row(*[_cell(row.get(column)) for column in columns])
     out.print(grid)
+
+
+def none_listed(kind: str, hint: str, **filters: Any) -> str:
+    """What an empty listing says: when it was filtered, that nothing matches (there may
+    well be others, so no hint to add the first); else ``hint``, how to add one."""
+    given = [f"{name} {value!r}" for name, value in filters.items() if value is not None]
+    return f"No {kind} with {' and '.join(given)}." if given else hint
 
 
 def details(record: dict[str, Any], fields: Sequence[str]) -> None:

@@ -8,7 +8,15 @@ from typing import Annotated
 
 import typer
 
-from importune.cli._common import JsonFlag, print_json, say, settings, table, workspace
+from importune.cli._common import (
+    JsonFlag,
+    none_listed,
+    print_json,
+    say,
+    settings,
+    table,
+    workspace,
+)
 
 letters_app = typer.Typer(help="The letters generated so far.", no_args_is_help=True)
 templates_app = typer.Typer(help="The group's letter templates.", no_args_is_help=True)
@@ -141,8 +149,10 @@ def letters_list(
     if json_:
         print_json(rows)
     else:
+        empty = none_listed("letters", "No letters. Make them: importune generate-letters",
+                            case=case, member=member, status=status)  # fmt: skip
         table(rows, ["id", "case", "official", "member", "format", "status", "path"],
-              empty="No letters. Make them: importune generate-letters")  # fmt: skip
+              empty=empty)  # fmt: skip
 
 
 def _composer(ctx: typer.Context):  # type: ignore[no-untyped-def]

@@ -10,6 +10,7 @@ import typer
 from importune.cli._common import (
     JsonFlag,
     details,
+    none_listed,
     options,
     print_json,
     say,
@@ -156,8 +157,10 @@ def case_list(
     if json_:
         print_json([_case_json(row) for row in rows])
     else:
+        empty = none_listed("cases", "No cases. Add one: importune case add NAME --country CC",
+                            status=status, country=filters.get("country"))  # fmt: skip
         table(rows, ["id", "slug", "name", "country", "status", "detained_on", "released_on"],
-              empty="No cases. Add one: importune case add NAME --country CC")  # fmt: skip
+              empty=empty)  # fmt: skip
 
 
 def _case_json(row: dict[str, Any]) -> dict[str, Any]:
@@ -287,12 +290,14 @@ def official_list(ctx: typer.Context, country: Country = None, json_: JsonFlag =
     """List the officials."""
     from importune import records
 
+    code = records.parse_country(country) if country else None
     with workspace(ctx) as store:
-        rows = store.list("officials", country=records.parse_country(country) if country else None)
+        rows = store.list("officials", country=code)
     if json_:
         print_json(rows)
     else:
-        empty = "No officials. Add one: importune official add NAME --country CC --address TEXT"
+        hint = "No officials. Add one: importune official add NAME --country CC --address TEXT"
+        empty = none_listed("officials", hint, country=code)
         table(rows, ["id", "slug", "name", "title", "country", "language", "email"], empty=empty)
 
 
@@ -457,8 +462,10 @@ def appeal_list(
     if json_:
         print_json(rows)
     else:
+        empty = none_listed("appeals", "No appeals. Add one: importune appeal add CASE OFFICIAL",
+                            case=case)  # fmt: skip
         table(rows, ["id", "case", "official", "template", "language", "until", "active"],
-              empty="No appeals. Add one: importune appeal add CASE OFFICIAL")  # fmt: skip
+              empty=empty)  # fmt: skip
 
 
 @appeal_app.command("remove")
