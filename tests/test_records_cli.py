@@ -458,6 +458,25 @@ def test_appeal_add_list_remove(ok: Run, yusuf: Any, prosecutor: Any, sql: Sql) 
     assert sql("SELECT count(*) AS n FROM officials")[0]["n"] == 2
 
 
+def test_appeal_add_says_when_it_makes_no_letter(ok: Run, yusuf: Any, prosecutor: Any) -> None:
+    ok("official", "add", "Javlon Vakhabov", "--slug", "ambassador", "--country", "US",
+       "--address", "1746 Massachusetts Avenue NW\nWashington, DC 20036")  # fmt: skip
+    # Past its --until day: recorded, and no "Next: generate-letters".
+    added = ok("appeal", "add", "yusuf-dzhumaev", "ambassador", "--until", "2020-01-01").stdout
+    assert added == (
+        "Appeal added: yusuf-dzhumaev → ambassador (concern). "
+        "Its --until day, 2020-01-01, has passed: it makes no letters.\n"
+    )
+    ok("case", "release", "yusuf-dzhumaev", "--on", "2011-12-29")
+    added = ok("appeal", "add", "yusuf-dzhumaev", "prosecutor-general").stdout
+    assert added.splitlines() == [
+        "Appeal added: yusuf-dzhumaev → prosecutor-general (concern). "
+        "Case 'yusuf-dzhumaev' is released: no letter of concern is made for it.",
+        "Thank the official: importune generate-letters --case yusuf-dzhumaev --template thanks",
+    ]
+    assert len(as_json(ok, "appeal", "list")) == 2
+
+
 @pytest.mark.parametrize(
     ("args", "says"),
     [

@@ -439,13 +439,25 @@ def appeal_add(
 ) -> None:
     """Write to OFFICIAL about CASE."""
     raw = options(case=case, official=official, template=template, language=language, until=until)
+    import datetime as dt
+
+    from importune.generate import HELD
+
     with workspace(ctx) as store:
         store.add("appeals", raw)
         row = store.appeals(case, official)[0]
-    say(
-        f"Appeal added: {row['case']} → {row['official']} ({row['template']}). "
-        "Next: importune generate-letters"
-    )
+        status = store.get("cases", row["case"])["status"]
+    added = f"Appeal added: {row['case']} → {row['official']} ({row['template']})."
+    # The next step, unless the appeal makes no letter of concern now.
+    if status not in HELD:
+        say(f"{added} Case {row['case']!r} is {status}: no letter of concern is made for it.")
+        if status == "released":
+            say(f"Thank the official: importune generate-letters --case {row['case']} "
+                "--template thanks")  # fmt: skip
+    elif row["until"] and row["until"] < dt.date.today().isoformat():
+        say(f"{added} Its --until day, {row['until']}, has passed: it makes no letters.")
+    else:
+        say(f"{added} Next: importune generate-letters")
 
 
 @appeal_app.command("list")
