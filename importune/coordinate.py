@@ -24,6 +24,13 @@ and thank-you letters made since, which would thank an official for a release
 that did not happen, are withdrawn in their turn. Releasing again brings those
 back: release and undo are each other's inverse on the letters.
 
+**Stopping an appeal** (``appeal remove``) withdraws its letters not yet sent in the
+same transaction, as a release withdraws a case's: a member no longer prints them, and
+``mark-sent --member`` no longer counts them posted. Adding the appeal again (``appeal
+add`` or an import) brings them back as they were, while the case is held (for a
+released case, its thank-you letters). A release undone brings back only the letters
+of appeals still there.
+
 Nothing here prints or exits. Every refusal is an :class:`ImportuneError`, raised
 before anything is written or, when ``case edit`` edits other fields along with a
 release, inside the one transaction, which it takes back whole.
@@ -32,6 +39,7 @@ release, inside the one transaction, which it takes back whole.
 from __future__ import annotations
 
 import datetime as dt
+import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -174,12 +182,23 @@ def _restored_status(row: Mapping[str, Any]) -> str:
     return "printed" if row["printed_at"] else "generated"
 
 
-def _letter_rows(store: Store, case_id: int) -> list[dict[str, Any]]:
+def _letter_rows(
+    store: Store, case_id: int, official_id: int | None = None
+) -> list[dict[str, Any]]:
+    """A case's letter rows (to one official, when given)."""
+    to = " AND official_id = ?" if official_id is not None else ""
     return store.query(
         "SELECT id, official_id, member_id, template, language, status, printed_at "
-        "FROM letters WHERE case_id = ? ORDER BY id",
-        [case_id],
+        f"FROM letters WHERE case_id = ?{to} ORDER BY id",
+        [case_id] if official_id is None else [case_id, official_id],
     )
+
+
+def _appealed(store: Store, case_id: int) -> set[int]:
+    """The officials a case has an appeal to: only their letters come back when a
+    release is undone or made again (an appeal removed keeps its letters withdrawn)."""
+    rows = store.query("SELECT official_id FROM appeals WHERE case_id = ?", [case_id])
+    return {row["official_id"] for row in rows}
 
 
 def _count(
@@ -228,9 +247,11 @@ def _on_release(store: Store, case_id: int, stamp: str, thanks_back: bool = True
     rows = _letter_rows(store, case_id)
     sent = _sent(rows)
     withdraw = [row for row in rows if row["status"] in PENDING]
+    appealed = _appealed(store, case_id) if thanks_back else set()
     restore = [
         row for row in rows
-        if thanks_back and row["status"] == "withdrawn" and row["template"] == THANKS
+        if row["status"] == "withdrawn" and row["template"] == THANKS
+        and row["official_id"] in appealed
     ]  # fmt: skip
     _withdraw_and_restore(store, withdraw=withdraw, restore=restore, stamp=stamp)
     unsent = [row for row in withdraw if _identity(row) not in sent]
@@ -245,7 +266,12 @@ def _on_undo(store: Store, case_id: int, stamp: str) -> Letters:
     """Bring back the letters the release withdrew; withdraw the thank-you letters."""
     rows = _letter_rows(store, case_id)
     sent = _sent(rows)
-    restore = [row for row in rows if row["status"] == "withdrawn" and row["template"] != THANKS]
+    appealed = _appealed(store, case_id)
+    restore = [
+        row for row in rows
+        if row["status"] == "withdrawn" and row["template"] != THANKS
+        and row["official_id"] in appealed
+    ]  # fmt: skip
     withdraw = [row for row in rows if row["status"] in PENDING and row["template"] == THANKS]
     _withdraw_and_restore(store, withdraw=withdraw, restore=restore, stamp=stamp)
     return Letters(
@@ -253,6 +279,77 @@ def _on_undo(store: Store, case_id: int, stamp: str) -> Letters:
         thanks_withdrawn=_how_many(withdraw),
         sent=len(sent),
     )
+
+
+# -- appeals ---------------------------------------------------------------------------------
+
+
+@dataclass
+class Appeal:
+    """What ``appeal remove`` did: the appeal removed, and what became of its letters."""
+
+    appeal: dict[str, Any]
+    letters: Letters
+
+
+def remove_appeal(
+    store: Store, case: str, official: str, now: dt.datetime | None = None
+) -> Appeal:
+    """Stop writing to ``official`` about ``case``: the appeal goes and, in the same
+    transaction, its letters not yet sent are withdrawn (letters sent stay sent)."""
+    with store.atomic():
+        appeal = store.remove_appeal(case, official)
+        case_id = store.get("cases", case)["id"]
+        rows = _letter_rows(store, case_id, store.get("officials", official)["id"])
+        sent = _sent(rows)
+        withdraw = [row for row in rows if row["status"] in PENDING]
+        _withdraw_and_restore(store, withdraw=withdraw, restore=[], stamp=_stamp(now))
+    unsent = [row for row in withdraw if _identity(row) not in sent]
+    return Appeal(appeal, Letters(withdrawn=_count(unsent, lambda row: row["status"]),
+                                  sent=len(sent)))  # fmt: skip
+
+
+def add_appeals(
+    store: Store, rows: list[dict[str, Any]], where: list[str] | None = None
+) -> tuple[list[dict[str, Any]], Letters]:
+    """Add appeals (all or none, as :meth:`Store.add_many`) and, in the same transaction,
+    bring back the letters a removal of the same appeal withdrew: while the case is held,
+    its letters of concern, as they were (printed, or generated); for a released case,
+    its thank-you letters. A dead prisoner's letters stay withdrawn."""
+    with store.atomic():
+        added = store.add_many("appeals", rows, where=where)
+        letters = _letters_back(store, {(a["case_id"], a["official_id"]) for a in added})
+    return added, letters
+
+
+def _letters_back(store: Store, pairs: set[tuple[int, int]]) -> Letters:
+    """Inside the caller's transaction: the withdrawn letters of appeals added again."""
+    status = {
+        row["id"]: row["status"]
+        for row in store.query(
+            "SELECT id, status FROM cases WHERE id IN (SELECT value FROM json_each(?))",
+            [json.dumps(sorted({case_id for case_id, _ in pairs}))],
+        )
+    }
+    back = Letters()
+    for case_id, official_id in sorted(pairs):
+        held = status[case_id] in HELD
+        if not held and status[case_id] != "released":
+            continue
+        # Held: its letters of concern; released: its thank-you letters.
+        restore = [
+            row for row in _letter_rows(store, case_id, official_id)
+            if row["status"] == "withdrawn" and (row["template"] != THANKS) == held
+        ]  # fmt: skip
+        _withdraw_and_restore(store, withdraw=[], restore=restore, stamp="")
+        # Counted appeal by appeal: a letter is known by its official, member,
+        # template and language within its case.
+        if held:
+            for restored, n in _count(restore, _restored_status).items():
+                back.restored[restored] = back.restored.get(restored, 0) + n
+        else:
+            back.thanks_restored += _how_many(restore)
+    return back
 
 
 # -- release ---------------------------------------------------------------------------------

@@ -38,6 +38,7 @@ KINDS = (
     "letter",
     "no-appeal",
     "no-active-appeal",
+    "pending-without-appeal",
     "appeal-ended",
     "other-country",
     "language",
@@ -263,6 +264,35 @@ def examine(store: Store, letters_dir: Path, today: dt.date | None = None) -> li
             "status",
             f"{case['status']}{on}, yet {row['n']} letter(s) are still to be printed or posted",
             fix,
+        )
+
+    # Letters still to print or post for an appeal removed (before appeal remove withdrew
+    # them, or by another program): print leaves them out, but mark-sent --member would
+    # count them posted. A released case's letters of concern are found above.
+    orphans = store.query(
+        "SELECT l.case_id, l.official_id, count(DISTINCT coalesce(l.member_id, 0) || '/' "
+        "|| l.template || '/' || l.language) AS n FROM letters l "
+        "WHERE l.status IN ('generated', 'printed') AND NOT EXISTS (SELECT 1 FROM appeals a "
+        "WHERE a.case_id = l.case_id AND a.official_id = l.official_id) "
+        "AND (l.template = ? OR l.case_id NOT IN "
+        f"(SELECT id FROM cases WHERE status IN ({','.join('?' * len(_RELEASED))}))) "
+        "GROUP BY l.case_id, l.official_id",
+        [THANKS, *_RELEASED],
+    )
+    for row in orphans:
+        case, official = cases.get(row["case_id"]), officials.get(row["official_id"])
+        if case is None or official is None:
+            continue
+        pair = f"{case['slug']} {official['slug']}"
+        add(
+            WARNING,
+            "pending-without-appeal",
+            "appeals",
+            f"{case['slug']}/{official['slug']}",
+            None,
+            f"no appeal, yet {row['n']} letter(s) of it are still to be printed or posted: "
+            "print leaves them out, but mark-sent --member would count them posted",
+            f"withdraw them: importune appeal add {pair}, then importune appeal remove {pair}",
         )
 
     # -- officials ------------------------------------------------------------------------------

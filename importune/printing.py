@@ -13,8 +13,8 @@ marks every format row of each printed letter ``printed``. What may be printed:
 - letters ``generated`` or ``printed`` (printing again is allowed: a lost or
   spoiled copy is printed again, and ``printed_at`` becomes the latest time);
 - never a letter ``sent`` (in any of its formats: it is in the post already), nor
-  one ``withdrawn`` (its prisoner is free), nor one whose appeal is paused, past
-  its ``until`` day, or whose case is no longer held;
+  one ``withdrawn`` (its prisoner is free, or its appeal removed), nor one whose
+  appeal is paused, past its ``until`` day, or whose case is no longer held;
 - letters not generated yet are generated first, in ``txt``, exactly as
   ``generate-letters --member M [--case C]`` would make them.
 
@@ -601,8 +601,9 @@ def mark_sent(
     ``member`` and/or ``case`` that is generated or printed.
 
     A withdrawn letter is never marked sent: its prisoner was released (or the case
-    closed) before it went out; named by id, it is a refusal. ``on`` is the day the
-    letters were posted, ISO 8601, not in the future and not before a letter's date.
+    closed), or its appeal removed, before it went out; named by id, it is a refusal.
+    ``on`` is the day the letters were posted, ISO 8601, not in the future and not before
+    a letter's date.
     """
     today = today or dt.date.today()
     if not ids and member is None and case is None:
@@ -674,8 +675,8 @@ def mark_sent(
             withdrawn = [r["id"] for r in group if r["id"] in numbers]
             if withdrawn:
                 raise Conflict(
-                    f"letter {withdrawn[0]} was withdrawn (its case is no longer held): "
-                    "it is not marked sent"
+                    f"letter {withdrawn[0]} was withdrawn (its case is no longer held, or "
+                    "its appeal was removed): it is not marked sent"
                 )
             outcome.withdrawn += 1
     if not chosen and not outcome.already:

@@ -15,7 +15,8 @@ rows by everything but the format. A letter is
 - *printed* when ``importune print`` printed it (any format has ``printed_at``),
   whatever became of it after;
 - *sent* when it was marked sent (it reached the post);
-- *withdrawn* when its prisoner was freed before it went out.
+- *withdrawn* when it was stopped before it went out: its prisoner freed (or dead), or
+  its appeal removed.
 
 A case is held from ``detained_on`` to ``released_on``; while it is held (status
 ``detained`` or ``unknown``, no release recorded) to today. A case that ended
@@ -47,7 +48,8 @@ if TYPE_CHECKING:
 COUNTED = (
     "letters: one per case, official, member, template and language, whatever the number "
     "of formats; generated = every letter on record, printed = printed with importune print "
-    "(whatever followed), sent = marked sent, withdrawn = stopped by a release before it was sent"
+    "(whatever followed), sent = marked sent, withdrawn = stopped before it was sent (a "
+    "release, a death, or its appeal removed)"
 )
 """What the report counts, said in its JSON so that nobody has to guess."""
 

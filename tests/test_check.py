@@ -260,6 +260,27 @@ def test_letters_pending_for_a_prisoner_who_died_are_an_error(ok: Run, run: Run)
 
 
 @pytest.mark.usefixtures("campaign")
+def test_letters_pending_for_a_removed_appeal_are_a_warning(ok: Run, run: Run) -> None:
+    """An appeal removed before appeal remove withdrew its letters (or by another
+    program): mark-sent --member would count its letters posted."""
+    ok("generate-letters")
+    write("DELETE FROM appeals")
+    found = findings(run)
+    assert ("warning", "pending-without-appeal", "yusuf-dzhumaev/prosecutor-general", None) in (
+        kinds(found)
+    )
+    (finding,) = [f for f in found if f["kind"] == "pending-without-appeal"]
+    assert "yet 1 letter(s) of it are still to be printed or posted" in finding["message"]
+    assert finding["fix"] == (
+        "withdraw them: importune appeal add yusuf-dzhumaev prosecutor-general, then "
+        "importune appeal remove yusuf-dzhumaev prosecutor-general"
+    )
+    ok("appeal", "add", "yusuf-dzhumaev", "prosecutor-general")
+    ok("appeal", "remove", "yusuf-dzhumaev", "prosecutor-general")
+    assert not [f for f in findings(run) if f["kind"] == "pending-without-appeal"]
+
+
+@pytest.mark.usefixtures("campaign")
 def test_the_groups_own_name_and_address_when_its_letters_need_them(ok: Run, run: Run) -> None:
     write("DELETE FROM settings WHERE key = 'group.name'")
     (finding,) = findings(run)

@@ -426,6 +426,106 @@ def test_undo_withdraws_thanks_and_a_new_release_brings_them_back(ok: Run, sql: 
     assert set(statuses(sql).values()) == {"withdrawn", "sent"}
 
 
+# -- an appeal stopped, and written again ----------------------------------------------------
+
+
+def marked(by_letter: dict[tuple[str, str], str], **changes: str) -> dict[tuple[str, str], str]:
+    """BEFORE with some letters' status changed: ``hedwig_ambassador="withdrawn"``."""
+    changed = dict(by_letter)
+    for key, status in changes.items():
+        member, official = key.split("_", 1)
+        names = {"hedwig": "hedwig-brandauer", "tomasz": "tomasz-wielgosz"}
+        changed[(names[member], official.replace("_", "-"))] = status
+    return changed
+
+
+@pytest.mark.usefixtures("campaign")
+def test_removing_an_appeal_withdraws_its_letters_not_yet_sent(
+    ok: Run, sql: Sql, tmp_path: Path
+) -> None:
+    """Stopped, an appeal's letters are neither printed nor counted as posted: before,
+    mark-sent --member marked a letter of a removed appeal sent, never printed."""
+    said = ok("appeal", "remove", YUSUF, "ambassador").stdout
+    assert said.splitlines() == [
+        f"Appeal removed: {YUSUF} → ambassador.",
+        "Withdrew 1 letter(s) not yet sent (1 printed); 1 letter(s) already sent stay sent.",
+        "print and mark-sent leave them out; adding the appeal again brings them back.",
+    ]
+    assert statuses(sql) == in_both_formats(marked(BEFORE, hedwig_ambassador="withdrawn"))
+    after = yusufs_letters(sql)
+    assert after[("hedwig-brandauer", "ambassador", "txt")]["withdrawn_at"]
+    assert after[("hedwig-brandauer", "ambassador", "txt")]["printed_at"]  # its history
+
+    done = ok("mark-sent", "--member", "hedwig-brandauer", "--case", YUSUF).stdout
+    assert done.startswith("Marked 1 letter(s) sent")  # her letter to the prosecutor only
+    assert statuses(sql) == in_both_formats(
+        marked(BEFORE, hedwig_ambassador="withdrawn", hedwig_prosecutor_general="sent")
+    )
+    (case,) = [c for c in as_json(ok, "report")["cases"] if c["slug"] == YUSUF]
+    assert (case["appeals"], case["letters_sent"], case["letters_withdrawn"]) == (1, 2, 1)
+    printed = ok("print", "--member", "tomasz-wielgosz", "--case", YUSUF, "-o",
+                 str(tmp_path / "t.pdf")).stdout  # fmt: skip
+    assert printed.startswith("Printed 1 letter(s)")  # to the prosecutor: the appeal left
+
+
+@pytest.mark.usefixtures("campaign")
+def test_an_appeal_added_again_brings_its_letters_back(
+    ok: Run, sql: Sql, tmp_path: Path
+) -> None:
+    ok("appeal", "remove", YUSUF, "ambassador")
+    ok("appeal", "remove", YUSUF, "prosecutor-general")
+    said = ok("appeal", "add", YUSUF, "ambassador").stdout
+    assert "Brought back 1 letter(s) withdrawn by an earlier appeal remove (1 printed)." in said
+    assert statuses(sql) == in_both_formats(
+        marked(BEFORE, hedwig_prosecutor_general="withdrawn", tomasz_prosecutor_general="withdrawn")
+    )
+    # An import of appeals does the same.
+    appeals = tmp_path / "appeals.csv"
+    appeals.write_text(f"case,official\n{YUSUF},prosecutor-general\n")
+    said = ok("import", "appeals", str(appeals)).stdout
+    assert said.splitlines()[1] == (
+        "Brought back 2 letter(s) withdrawn by an earlier appeal remove (1 generated, 1 printed)."
+    )
+    after = yusufs_letters(sql)
+    assert {k: r["status"] for k, r in after.items()} == in_both_formats(BEFORE)
+    assert all(row["withdrawn_at"] is None for row in after.values())
+    again = as_json(ok, "generate-letters", "--case", YUSUF)
+    assert (again["generated"], again["unchanged"]) == (0, 4)
+
+
+@pytest.mark.usefixtures("campaign")
+def test_a_release_undone_leaves_a_removed_appeals_letters_withdrawn(ok: Run, sql: Sql) -> None:
+    ok("case", "release", YUSUF, "--on", "2024-06-01")
+    ok("generate-letters", "--case", YUSUF, "--template", "thanks")
+    said = ok("appeal", "remove", YUSUF, "ambassador").stdout
+    # Released, the appeal's letters of concern were withdrawn already; its thank-you
+    # letters (one per member) are withdrawn now.
+    assert "Withdrew 2 letter(s) not yet sent (2 generated)" in said
+
+    def thanks() -> dict[str, str]:
+        rows = sql("SELECT o.slug, l.status FROM letters l JOIN officials o "
+                   "ON o.id = l.official_id WHERE l.template = 'thanks' AND l.format = 'txt'")
+        return {r["slug"]: r["status"] for r in rows}  # fmt: skip
+
+    assert thanks() == {"ambassador": "withdrawn", "prosecutor-general": "generated"}
+    ok("case", "edit", YUSUF, "--status", "detained")  # a mistaken release, undone
+    assert statuses(sql) == in_both_formats(marked(BEFORE, hedwig_ambassador="withdrawn"))
+    ok("case", "release", YUSUF, "--on", "2024-06-01")
+    assert thanks() == {"ambassador": "withdrawn", "prosecutor-general": "generated"}
+    # Added again while the case is released: its thank-you letters come back, its
+    # letters of concern stay withdrawn.
+    said = ok("appeal", "add", YUSUF, "ambassador").stdout
+    assert "Brought back 2 thank-you letter(s) withdrawn by an earlier appeal remove." in said
+    assert thanks() == {"ambassador": "generated", "prosecutor-general": "generated"}
+    assert set(statuses(sql).values()) == {"withdrawn", "sent"}
+
+
+@pytest.mark.usefixtures("campaign")
+def test_a_refused_appeal_remove_changes_nothing(refused: Refused, sql: Sql) -> None:
+    assert "no appeal" in refused("appeal", "remove", "ales-bialiatski", "ambassador")
+    assert statuses(sql) == in_both_formats(BEFORE)
+
+
 @pytest.mark.usefixtures("campaign")
 def test_edit_status_released_is_a_release(ok: Run, sql: Sql) -> None:
     said = ok("case", "edit", YUSUF, "--status", "released", "--prison", "Jaslyk").stdout

@@ -89,8 +89,10 @@ def test_a_withdrawn_letter_named_by_id_is_refused(letters: None) -> None:
     execute("UPDATE letters SET status = 'withdrawn' WHERE official_id = ?", (row["official_id"],))
     before = snapshot()
     line = refused("mark-sent", str(row["id"]))
-    assert line == f"importune: letter {row['id']} was withdrawn (its case is no longer held): " \
-        "it is not marked sent"  # fmt: skip
+    assert line == (
+        f"importune: letter {row['id']} was withdrawn (its case is no longer held, or its "
+        "appeal was removed): it is not marked sent"
+    )
     assert snapshot() == before
 
 

@@ -99,6 +99,25 @@ def say_restored(letters: Letters) -> None:
         say(f"{letters.thanks_withdrawn:,} thank-you letter(s) withdrawn.")
 
 
+def say_appeal_removed(letters: Letters) -> None:
+    """What stopping an appeal did to its letters (``appeal remove``)."""
+    if letters.withdrawn_total or letters.sent:
+        say(_letters_withdrawn(letters))
+    if letters.withdrawn_total:
+        say("print and mark-sent leave them out; adding the appeal again brings them back.")
+
+
+def say_letters_back(letters: Letters) -> None:
+    """The withdrawn letters of appeals added again (``appeal add``, ``import appeals``)."""
+    if letters.restored_total:
+        by_status = ", ".join(f"{n:,} {status}" for status, n in sorted(letters.restored.items()))
+        say(f"Brought back {letters.restored_total:,} letter(s) withdrawn by an earlier "
+            f"appeal remove ({by_status}).")  # fmt: skip
+    if letters.thanks_restored:
+        say(f"Brought back {letters.thanks_restored:,} thank-you letter(s) withdrawn by an "
+            "earlier appeal remove.")  # fmt: skip
+
+
 def _letters_withdrawn(letters: Letters, which: str = "not yet sent") -> str:
     if letters.withdrawn_total:
         by_status = ", ".join(f"{n:,} {status}" for status, n in sorted(letters.withdrawn.items()))

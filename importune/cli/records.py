@@ -17,7 +17,14 @@ from importune.cli._common import (
     table,
     workspace,
 )
-from importune.cli.coordinate import say_died, say_released, say_restored, say_undone
+from importune.cli.coordinate import (
+    say_appeal_removed,
+    say_died,
+    say_letters_back,
+    say_released,
+    say_restored,
+    say_undone,
+)
 from importune.errors import InvalidInput
 
 case_app = typer.Typer(
@@ -441,23 +448,24 @@ def appeal_add(
     raw = options(case=case, official=official, template=template, language=language, until=until)
     import datetime as dt
 
-    from importune.generate import HELD
+    from importune.coordinate import HELD, add_appeals
 
     with workspace(ctx) as store:
-        store.add("appeals", raw)
+        _added, back = add_appeals(store, [raw])
         row = store.appeals(case, official)[0]
         status = store.get("cases", row["case"])["status"]
     added = f"Appeal added: {row['case']} → {row['official']} ({row['template']})."
     # The next step, unless the appeal makes no letter of concern now.
     if status not in HELD:
         say(f"{added} Case {row['case']!r} is {status}: no letter of concern is made for it.")
-        if status == "released":
-            say(f"Thank the official: importune generate-letters --case {row['case']} "
-                "--template thanks")  # fmt: skip
     elif row["until"] and row["until"] < dt.date.today().isoformat():
         say(f"{added} Its --until day, {row['until']}, has passed: it makes no letters.")
     else:
         say(f"{added} Next: importune generate-letters")
+    say_letters_back(back)
+    if status == "released":
+        say(f"Thank the official: importune generate-letters --case {row['case']} "
+            "--template thanks")  # fmt: skip
 
 
 @appeal_app.command("list")
@@ -486,7 +494,11 @@ def appeal_remove(
     case: Annotated[str, typer.Argument(help="The case: id or slug.")],
     official: Annotated[str, typer.Argument(help="The official: id or slug.")],
 ) -> None:
-    """Stop writing to OFFICIAL about CASE."""
+    """Stop writing to OFFICIAL about CASE: its letters not yet sent are withdrawn."""
+    from importune.coordinate import remove_appeal
+
     with workspace(ctx) as store:
-        row = store.remove_appeal(case, official)
+        removed = remove_appeal(store, case, official)
+    row = removed.appeal
     say(f"Appeal removed: {row['case']} → {row['official']}.")
+    say_appeal_removed(removed.letters)

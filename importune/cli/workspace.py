@@ -116,10 +116,20 @@ def import_(
     """Import records from a file: all of them, or none if any row is wrong."""
     from importune.transfer import read_import
 
+    back = None
     with workspace(ctx) as store:
         data = read_import(file)
-        added = store.add_many(kind, data.rows, where=data.labels)
+        if kind == "appeals":
+            from importune.coordinate import add_appeals
+
+            added, back = add_appeals(store, data.rows, where=data.labels)
+        else:
+            added = store.add_many(kind, data.rows, where=data.labels)
     say(f"Imported {len(added)} {kind} from {file}.")
+    if back is not None:
+        from importune.cli.coordinate import say_letters_back
+
+        say_letters_back(back)
 
 
 def export(
