@@ -45,6 +45,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import gc
 import hashlib
 import json
 import os
@@ -650,17 +651,27 @@ class _Run:
             if pool is not None:
                 pool.terminate()
                 pool.join()
+                gc.unfreeze()
 
     def _pool(self) -> Any:
+        """The worker processes. Forked, they share this process's objects until they
+        write to them; the objects move out of the garbage collector's sight first (as
+        :func:`importune.forked.forked` does), or a collection in a worker would write to
+        every one of them, copying the shared heap a page at a time."""
         import multiprocessing
 
         method = _start_method(self.options.fmt)
         if method == "fork":
             import importune.compose  # noqa: F401  (loaded once, here, for every worker)
         context = multiprocessing.get_context(method)
-        return context.Pool(
-            self.workers, initializer=_start_worker, initargs=(self.setup, os.getpid())
-        )
+        gc.freeze()
+        try:
+            return context.Pool(
+                self.workers, initializer=_start_worker, initargs=(self.setup, os.getpid())
+            )
+        except BaseException:
+            gc.unfreeze()
+            raise
 
     def make_folders(self) -> None:
         """Make out/ and the case folders letters will go to, before any worker writes.

@@ -334,6 +334,31 @@ def test_pdf_workers_forked_by_a_new_process_make_the_same_letters(
     assert len(pdfs) == 18 and all(pdf.startswith(b"%PDF-") for pdf in pdfs)
 
 
+def test_workers_share_the_runs_objects_out_of_the_collectors_sight(
+    workspace: Path, ok: Run, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Forked workers share the run's objects until they write to one; a garbage
+    collection in a worker writes to every object it looks at, copying the shared heap
+    a page at a time. The objects are frozen out of its sight while the workers run,
+    and given back to it after the run."""
+    import gc
+    import os
+
+    monkeypatch.setitem(generate.CHUNK, "txt", 2)
+    build(workspace, cases=2, officials=2, members=3)
+    make = generate._Maker.make
+
+    def make_and_tell(self: Any, chunk: Any, rows: Any) -> Any:
+        (workspace / f"frozen-{os.getpid()}").write_text(str(gc.get_freeze_count()))
+        return make(self, chunk, rows)
+
+    monkeypatch.setattr(generate._Maker, "make", make_and_tell)
+    assert generate_json(ok, "--jobs", "2")["generated"] == 12
+    told = [int(p.read_text()) for p in workspace.glob("frozen-*")]
+    assert len(told) == 2 and all(frozen > 1000 for frozen in told)  # the run's objects
+    assert gc.get_freeze_count() == 0  # given back: this process collects them again
+
+
 def test_a_refusal_in_a_worker_leaves_no_file_and_no_row(
     workspace: Path, monkeypatch: pytest.MonkeyPatch, refused: Callable[..., str]
 ) -> None:
