@@ -151,12 +151,12 @@ def table(
     empty: str = "nothing yet",
 ) -> None:
     """A rich table of records on the terminal; ``empty`` when there are none."""
-    from rich.table import Table
-
     rows = list(rows)
     if not rows:
         say(empty)  # as typed: it may quote what the listing was filtered by
         return
+    from rich.table import Table
+
     out = console()
     grid = Table(title=title, title_justify="left")
     for column in columns:
