@@ -384,38 +384,40 @@ def rerun(db: Path, options: Options) -> Outcome | None:
         receipt = receipts.read(conn, receipts.key(options))
         if receipt is None or receipt[0] != receipts.inputs(options.letters_dir, options.fmt):
             return None
+        # The letters under the output folder, as the long way names it from the same.
+        prefix = _stored_prefix(options.out, db.parent)
         rows = conn.execute(
-            "SELECT path, generated_at FROM letters WHERE format = ?", (options.fmt,)
+            "SELECT path, generated_at FROM letters WHERE format = ? AND substr(path, 1, ?) = ?",
+            (options.fmt, len(prefix), prefix),
         ).fetchall()
     except sqlite3.Error:  # no receipts table yet (an older schema), a busy or damaged file
         return None
     finally:
         conn.close()
-    prefix = _stored_prefix(options.out, db.parent)  # as the long way makes it, from the same
-    out, cut = f"{options.out}/", len(prefix)
-    files = [
-        (out + path[cut:], _stamp_ns(stamp)) for path, stamp in rows if path.startswith(prefix)
-    ]
     # Every letter the receipt counts unchanged has its row under the output folder: fewer
     # means the paths are not the ones this run would check.
-    if len(files) < receipt[1] or not _as_left(options.out, files):
+    if len(rows) < receipt[1] or not _as_left(options.out, prefix, rows):
         return None
     return Outcome(unchanged=receipt[1], skipped=receipt[2])
 
 
-def _as_left(out: Path, files: list[tuple[str, int | None]]) -> bool:
+def _as_left(out: Path, prefix: str, rows: list[tuple[str, str]]) -> bool:
     """Whether the output folder is as the last run left it: no killed run left anything
-    for the sweep (:func:`_leftovers`), and every file is there with its stamp
+    for the sweep (:func:`_leftovers`), and every letter under it (``rows``: its path on
+    record, starting with ``prefix``, and its ``generated_at``) is there with its stamp
     (:func:`_stamped`). Checking a file is a system call and most of a run again's own
-    time: many are checked half by a forked copy of this process, on the other core."""
-    if not in_two(len(files), STAT_IN_TWO_FROM):
-        return _swept(out) and _all_stamped(files)
+    time: many are checked, most of them by a forked copy of this process on the other core."""
+    if not in_two(len(rows), STAT_IN_TWO_FROM):
+        return _swept(out) and _all_stamped((f"{out}/", prefix, rows))
     from importune.forked import forked  # and pickle: only for a run again this big
 
-    half = len(files) // 2
+    # This process also lists the folders (about a fifth of the time statting every
+    # file takes): it checks two files in five, the copy three.
+    split = len(rows) * 2 // 5
+    mine, theirs = (f"{out}/", prefix, rows[:split]), (f"{out}/", prefix, rows[split:])
     try:
-        with forked(_all_stamped, files[half:], lost="a file check stopped") as other:
-            return _swept(out) and _all_stamped(files[:half]) and other()
+        with forked(_all_stamped, theirs, lost="a file check stopped") as other:
+            return _swept(out) and _all_stamped(mine) and other()
     except ImportuneError:  # the copy died: the long way decides
         return False
 
@@ -428,9 +430,13 @@ def _swept(out: Path) -> bool:
         return False
 
 
-def _all_stamped(files: list[tuple[str, int | None]]) -> bool:
-    """:func:`_stamped` for each file (the part a forked copy can do alone)."""
-    return all(_stamped(path, wanted) for path, wanted in files)
+def _all_stamped(files: tuple[str, str, list[tuple[str, str]]]) -> bool:
+    """:func:`_stamped` for each letter under the output folder (the part a forked copy
+    can do alone): ``files`` is the folder (``out/``), the prefix of the paths on record
+    that it stands for, and the letters' rows under it (path on record, ``generated_at``)."""
+    out, prefix, rows = files
+    cut = len(prefix)
+    return all(_stamped(out + path[cut:], _stamp_ns(stamp)) for path, stamp in rows)
 
 
 STAT_IN_TWO_FROM = 4000
