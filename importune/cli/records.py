@@ -445,11 +445,11 @@ def appeal_add(
     ] = None,
 ) -> None:
     """Write to OFFICIAL about CASE."""
-    raw = options(case=case, official=official, template=template, language=language, until=until)
     import datetime as dt
 
     from importune.coordinate import HELD, add_appeals
 
+    raw = options(case=case, official=official, template=template, language=language, until=until)
     with workspace(ctx) as store:
         _added, back = add_appeals(store, [raw])
         row = store.appeals(case, official)[0]
