@@ -362,6 +362,7 @@ class Printed:
     printer: str | None = None  # the queue it went to ("" for the default)
     lp: str = ""  # what lp said
     extras: Extras = field(default_factory=Extras)
+    return_address: bool = True  # whether the letters carry the signer's return address
 
 
 def _deliver(pdf: bytes, path: Path, printer: str | None, lp: str | None, title: str) -> str:
@@ -548,6 +549,7 @@ def print_member(
         printer=printer,
         lp=said,
         extras=extras,
+        return_address=bool(person["address"]),
     )
 
 
@@ -1098,6 +1100,7 @@ def print_pack(
         printer=printer,
         lp=said,
         extras=extras,
+        return_address=bool(person["address"]),
     )
 
 

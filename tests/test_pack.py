@@ -216,6 +216,7 @@ def test_print_from_a_pack_in_an_empty_folder(pack: Path, elsewhere: Path) -> No
     result = ok("print", "--pack", str(pack), "--as", "Olga Petrova",
                 "--address", "Nevsky Prospekt 1\n191186 St Petersburg\nRUSSIA")  # fmt: skip
     assert "Printed 3 letter(s) signed by Olga Petrova to olga-petrova.pdf" in result.stdout
+    assert "return address" not in result.stdout
     assert sorted(p.name for p in elsewhere.iterdir()) == ["olga-petrova.pdf"]  # no database
     pages = pdf_pages(elsewhere / "olga-petrova.pdf")
     assert len(pages) == 3
@@ -241,9 +242,13 @@ def test_print_from_a_pack_with_envelopes_and_one_case(pack: Path, elsewhere: Pa
 def test_a_pack_signed_without_an_address_is_signed_by_name_only(
     pack: Path, elsewhere: Path
 ) -> None:
-    ok("print", "--pack", str(pack), "--as", "Olga Petrova")
+    said = ok("print", "--pack", str(pack), "--as", "Olga Petrova").stdout
     first = text_lines(pdf_pages(elsewhere / "olga-petrova.pdf")[0])
     assert first[0] == "Olga Petrova" and first[-1] == "Olga Petrova"
+    # Said, since an official's reply or a letter the post returns needs one.
+    assert "They carry no return address: print them again with --address 'Your address'." in (
+        said
+    )
 
 
 # -- refusals -----------------------------------------------------------------------------------

@@ -137,8 +137,16 @@ def test_print_of_one_case(workspace: None) -> None:
 
 def test_the_only_member_needs_no_member_option() -> None:
     build_workspace(members=("tomasz-wielgosz",))
-    ok("print")
+    said = ok("print").stdout
     assert len(pdf_pages(Path("out/print/tomasz-wielgosz.pdf"))) == 3
+    assert "return address" not in said
+
+
+def test_a_member_without_a_return_address_is_told(workspace: None) -> None:
+    ok("member", "add", "Jo Bloggs")
+    said = ok("print", "--member", "jo-bloggs", "--case", "yusuf-dzhumaev").stdout
+    assert "They carry no return address: importune member edit jo-bloggs --address ADDRESS, " \
+        "then print again." in said  # fmt: skip
 
 
 def test_a_long_letter_runs_on_and_the_next_starts_on_a_new_page(workspace: None) -> None:

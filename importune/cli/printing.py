@@ -136,6 +136,14 @@ def print_letters(
     if done.printer is not None:
         queue = done.printer or "the default printer"
         say(f"Sent to {queue}" + (f": {done.lp}" if done.lp else "."))
+    if not done.return_address:
+        # An official's reply, or the post's return of an undeliverable letter, needs one.
+        how = (
+            "print them again with --address 'Your address'"
+            if pack is not None
+            else f"importune member edit {done.signer} --address ADDRESS, then print again"
+        )
+        say(f"They carry no return address: {how}.")
     if pack is None:
         say(f"Next: sign them, post them, then: importune mark-sent --member {done.signer}")
     else:
