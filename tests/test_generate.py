@@ -968,6 +968,21 @@ def test_letters_list_refusals(refused: Refuse) -> None:
     assert "No letters" in ok("letters", "list").stdout
 
 
+def test_a_run_with_no_appeal_says_how_to_add_one(workspace: Path) -> None:
+    said = ok("generate-letters").stdout.splitlines()
+    assert said[0].endswith("out/; 0 unchanged, 0 skipped.")
+    assert said[1:] == ["No appeal: nothing to write. Add one: importune appeal add CASE OFFICIAL"]
+    ok("case", "add", "Yusuf Dzhumaev", "--country", "UZ")
+    said = ok("generate-letters", "--dry-run", "--case", "yusuf-dzhumaev").stdout
+    assert "No appeal for the --case or --official given: nothing to write." in said
+
+
+@pytest.mark.usefixtures("campaign")
+def test_a_run_with_appeals_never_says_there_are_none() -> None:
+    for args in ((), ("--dry-run",), ("--format", "md", "--dry-run")):
+        assert "No appeal" not in ok("generate-letters", *args).stdout
+
+
 def test_the_workspace_is_needed(refused: Refuse) -> None:
     line = refused("generate-letters")
     assert "no workspace" in line

@@ -101,6 +101,10 @@ def generate_letters(
     )
     if outcome.generated and not dry_run:
         say("Next: importune letters list, then print them and post them.")
+    if not (outcome.generated or outcome.unchanged or outcome.skipped):
+        # Every appeal in the run counts a letter or a skip: there was none.
+        which = " for the --case or --official given" if case or official else ""
+        say(f"No appeal{which}: nothing to write. Add one: importune appeal add CASE OFFICIAL")
 
 
 def _with_progress(store, options):  # type: ignore[no-untyped-def]
