@@ -45,7 +45,6 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
-import gc
 import hashlib
 import json
 import os
@@ -566,6 +565,7 @@ class _Run:
         self.refreshed: list[tuple[int, str]] = []
         self.created: list[str] = []  # folders this run made (out/ among them), to take back
         self._record = _OnRecord(store, options.fmt, shared)
+        self._thaw: Callable[[], None] = lambda: None  # gives the workers' shared objects back
 
     def close(self) -> None:
         self._record.close()
@@ -657,26 +657,28 @@ class _Run:
             if pool is not None:
                 pool.terminate()
                 pool.join()
-                gc.unfreeze()
+                self._thaw()
 
     def _pool(self) -> Any:
         """The worker processes. Forked, they share this process's objects until they
-        write to them; the objects move out of the garbage collector's sight first (as
-        :func:`importune.forked.forked` does), or a collection in a worker would write to
-        every one of them, copying the shared heap a page at a time."""
+        write to them: the objects move out of the garbage collector's sight first
+        (:func:`importune.forked.freeze_heap`), given back by ``self._thaw`` once the
+        workers are done."""
         import multiprocessing
+
+        from importune.forked import freeze_heap
 
         method = _start_method(self.options.fmt)
         if method == "fork":
             import importune.compose  # noqa: F401  (loaded once, here, for every worker)
         context = multiprocessing.get_context(method)
-        gc.freeze()
+        self._thaw = freeze_heap()
         try:
             return context.Pool(
                 self.workers, initializer=_start_worker, initargs=(self.setup, os.getpid())
             )
         except BaseException:
-            gc.unfreeze()
+            self._thaw()
             raise
 
     def make_folders(self) -> None:

@@ -358,6 +358,18 @@ def test_workers_share_the_runs_objects_out_of_the_collectors_sight(
     assert len(told) == 2 and all(frozen > 1000 for frozen in told)  # the run's objects
     assert gc.get_freeze_count() == 0  # given back: this process collects them again
 
+    # Inside another freeze (print checks its letters while a forked copy composes), the
+    # run leaves the objects out of sight: the outer freeze gives them back.
+    from importune.forked import freeze_heap
+
+    thaw = freeze_heap()
+    try:
+        assert generate_json(ok, "--jobs", "2", "--force")["generated"] == 12
+        assert gc.get_freeze_count() > 1000
+    finally:
+        thaw()
+    assert gc.get_freeze_count() == 0
+
 
 def test_a_refusal_in_a_worker_leaves_no_file_and_no_row(
     workspace: Path, monkeypatch: pytest.MonkeyPatch, refused: Callable[..., str]
