@@ -299,8 +299,7 @@ def remove_appeal(
     transaction, its letters not yet sent are withdrawn (letters sent stay sent)."""
     with store.atomic():
         appeal = store.remove_appeal(case, official)
-        case_id = store.get("cases", case)["id"]
-        rows = _letter_rows(store, case_id, store.get("officials", official)["id"])
+        rows = _letter_rows(store, appeal["case_id"], appeal["official_id"])
         sent = _sent(rows)
         withdraw = [row for row in rows if row["status"] in PENDING]
         _withdraw_and_restore(store, withdraw=withdraw, restore=[], stamp=_stamp(now))

@@ -383,6 +383,8 @@ class Store:
         return self.query(sql, params)
 
     def remove_appeal(self, case: str, official: str) -> dict[str, Any]:
+        """Delete an appeal; its row as :meth:`appeals` gives it, with its case's and
+        official's ids (their letters are the caller's: see ``coordinate.remove_appeal``)."""
         case_row = self.get("cases", case)
         official_row = self.get("officials", official)
         rows = self.appeals(case, official)
@@ -390,7 +392,7 @@ class Store:
             raise NotFound(f"no appeal to {official_row['slug']!r} for case {case_row['slug']!r}")
         with self.atomic():
             self.conn.execute("DELETE FROM appeals WHERE id = ?", [rows[0]["id"]])
-        return rows[0]
+        return {**rows[0], "case_id": case_row["id"], "official_id": official_row["id"]}
 
     # -- the group's settings ---------------------------------------------------
 
