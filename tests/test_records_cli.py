@@ -105,6 +105,21 @@ def test_case_list_filters_and_prints_a_table(ok: Run, yusuf: dict[str, Any]) ->
     assert "yusuf-dzhumaev" in shown and "Ольга Петрова" in shown and "2023-05-01" in shown
 
 
+def test_a_record_piped_into_a_file_keeps_one_field_a_line_with_no_padding(ok: Run) -> None:
+    """Piped (as CliRunner's stdout is), ``case show`` writes each field on one line as it
+    is: before, every line was padded with spaces to the width of the longest summary."""
+    summary = "An Uzbek poet arrested at home in Karakul. " * 10
+    ok("case", "add", "Yusuf Dzhumaev", "--country", "UZ", "--summary", summary.strip())
+    ok("official", "add", "Prosecutor General", "--country", "UZ", "--slug", "prosecutor",
+       "--address", "ul. Gulyamova 66\nTashkent")
+    ok("appeal", "add", "yusuf-dzhumaev", "prosecutor")
+    lines = ok("case", "show", "yusuf-dzhumaev").stdout.splitlines()
+    assert lines[:3] == ["id       1", "slug     yusuf-dzhumaev", "name     Yusuf Dzhumaev"]
+    assert f"summary  {summary.strip()}" in lines  # one line, unfolded
+    assert not [line for line in lines if line != line.rstrip()]
+    assert "Appeals" in lines and any("prosecutor" in line for line in lines)
+
+
 def test_an_empty_list_says_how_to_add(ok: Run) -> None:
     assert "importune case add" in ok("case", "list").stdout
     assert as_json(ok, "case", "list") == []

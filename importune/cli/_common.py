@@ -125,6 +125,20 @@ def console(**options: Any) -> Console:
     return Console(highlight=False, width=width, **options)
 
 
+def show(renderable: Any) -> None:
+    """A rich table on stdout: fitted to the terminal, or one record a line when piped,
+    then without the spaces rich pads each line with to the table's width (a key-value
+    grid like ``case show``'s would end every short line with as many spaces as the
+    longest summary has characters)."""
+    out = console()
+    if sys.stdout.isatty():
+        out.print(renderable)
+        return
+    with out.capture() as captured:
+        out.print(renderable)
+    sys.stdout.write("".join(line.rstrip() + "\n" for line in captured.get().splitlines()))
+
+
 def say(message: str) -> None:
     """A line for the person at the terminal: what was done, and what to do next.
 
@@ -157,7 +171,6 @@ def table(
         return
     from rich.table import Table
 
-    out = console()
     grid = Table(title=title, title_justify="left")
     for column in columns:
         # Ids, slugs, statuses and dates are what a person copies into the next
@@ -166,7 +179,7 @@ def table(
         grid.add_column(column, overflow="fold", no_wrap=not wraps)
     for row in rows:
         grid.add_row(*[_cell(row.get(column)) for column in columns])
-    out.print(grid)
+    show(grid)
 
 
 def none_listed(kind: str, hint: str, **filters: Any) -> str:
@@ -186,7 +199,7 @@ def details(record: dict[str, Any], fields: Sequence[str]) -> None:
     for field in fields:
         if record.get(field) not in (None, ""):
             grid.add_row(field, _cell(record[field]))
-    console().print(grid)
+    show(grid)
 
 
 def _cell(value: Any) -> str:

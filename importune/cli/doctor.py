@@ -12,7 +12,7 @@ from typing import Annotated
 
 import typer
 
-from importune.cli._common import JsonFlag, print_json, say, settings, workspace
+from importune.cli._common import JsonFlag, print_json, say, settings, show, workspace
 
 _OPEN, _CLOSE = "\x02", "\x03"  # marks around a matched word, turned bold on the terminal
 
@@ -109,7 +109,6 @@ def search(
 
 def _print_hits(hits: list) -> None:  # type: ignore[type-arg]
     """A table of cases found, with the words around the match (matched words in bold)."""
-    from rich.console import Console
     from rich.table import Table
     from rich.text import Text
 
@@ -128,12 +127,7 @@ def _print_hits(hits: list) -> None:  # type: ignore[type-arg]
             Text(name),
             _highlighted(hit.snippet),
         )
-    Console(highlight=False, width=_width()).print(grid)
-
-
-def _width() -> int | None:
-    """The terminal's width; piped (to grep, a file), wide enough that a row stays one line."""
-    return None if sys.stdout.isatty() else 10_000
+    show(grid)
 
 
 def _highlighted(snippet: str) -> object:
