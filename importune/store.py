@@ -304,7 +304,12 @@ class Store:
                 also = f" (also {seen[key].rsplit(', ', 1)[-1]})" if seen[key] else ""
                 raise Conflict(_prefix(where, f"{what} appears twice{also}"), column)
             if key in taken:
-                hint = "" if kind == "appeals" else ": give this one a slug of its own"
+                hint = (
+                    ""
+                    if kind == "appeals"
+                    else f" (to change that {SINGULAR[kind]}: importune {SINGULAR[kind]} edit "
+                    f"{key}); for another of the same name, give this one a slug of its own"
+                )
                 raise Conflict(_prefix(where, f"{what} already exists{hint}"), column)
             seen[key] = label
 

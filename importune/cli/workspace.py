@@ -114,6 +114,7 @@ def import_(
     file: Annotated[Path, typer.Argument(help=".csv, .tsv, .json (array of objects) or .jsonl.")],
 ) -> None:
     """Import records from a file: all of them, or none if any row is wrong."""
+    from importune.store import SINGULAR
     from importune.transfer import read_import
 
     back = None
@@ -125,7 +126,7 @@ def import_(
             added, back = add_appeals(store, data.rows, where=data.labels)
         else:
             added = store.add_many(kind, data.rows, where=data.labels)
-    say(f"Imported {len(added)} {kind} from {file}.")
+    say(f"Imported {len(added)} {SINGULAR[kind] if len(added) == 1 else kind} from {file}.")
     if back is not None:
         from importune.cli.coordinate import say_letters_back
 
