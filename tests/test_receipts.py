@@ -103,6 +103,22 @@ def test_a_run_again_with_nothing_changed_is_answered_by_the_receipt(
     assert (files(campaign), letter_rows(campaign)) == before
 
 
+def test_a_run_again_says_why_letters_were_skipped_as_the_run_before_did(
+    campaign: Path, ok: Run, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The receipt keeps the skipped letters' count for each kind of reason: a run answered
+    from it says what the long way says, not a bare count."""
+    ok("appeal", "remove", "case-0", "official-1")
+    ok("appeal", "add", "case-0", "official-1", "--until", "2020-01-01")
+    ok("case", "release", "case-1", "--on", "2024-05-01")
+    said = ok("generate-letters").stdout
+    assert said.endswith("; 2 unchanged, 6 skipped: 4 case released, 2 appeal ended.\n")
+
+    said, alone = both_ways(campaign, ok, monkeypatch)
+    assert alone
+    assert said.endswith("; 2 unchanged, 6 skipped: 4 case released, 2 appeal ended.\n")
+
+
 def test_a_run_again_loads_neither_jinja_nor_sqlite_utils(campaign: Path) -> None:
     """In a new process, as a person runs it: the speed of a run again rests on this."""
     probe = (

@@ -200,6 +200,7 @@ def test_a_blank_database_is_migrated_forward(tmp_path: Path, ok: Run) -> None:
             ("importune", "m003_search_index_found_by_datasette"),
             ("importune", "m004_receipts"),
             ("importune", "m005_receipts_voided_only_when_held"),
+            ("importune", "m006_receipts_say_why_letters_were_skipped"),
         ]
         assert conn.execute("PRAGMA user_version").fetchone()[0] == len(applied)
 
@@ -282,7 +283,7 @@ SCHEMA = {
     ],
     "receipts": [
         "key TEXT pk", "inputs TEXT notnull", "unchanged INTEGER notnull",
-        "skipped INTEGER notnull", "made_at TEXT notnull",
+        "skipped INTEGER notnull", "made_at TEXT notnull", "skipped_why TEXT",
     ],
     "_sqlite_migrations": ["id INTEGER pk", "migration_set TEXT", "name TEXT", "applied_at TEXT"],
 }  # fmt: skip
@@ -353,7 +354,7 @@ def test_the_exact_schema_a_blank_database_reaches(workspace: Path) -> None:
                     unique.add((table, cols))
         assert unique == UNIQUE
         assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
-        assert conn.execute("PRAGMA user_version").fetchone()[0] == 5
+        assert conn.execute("PRAGMA user_version").fetchone()[0] == 6
 
 
 def test_every_connection_checks_foreign_keys_and_waits_when_busy(workspace: Path) -> None:

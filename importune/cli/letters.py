@@ -94,7 +94,9 @@ def generate_letters(
         print_json(outcome.as_json())
         return
     verb = "Would write" if dry_run else "Wrote"
-    why = " (--json gives each one's reason)" if outcome.skipped else ""
+    # The most common reason first; --json gives each letter's own.
+    kinds = sorted(outcome.skipped_why.items(), key=lambda kind: (-kind[1], kind[0]))
+    why = ": " + ", ".join(f"{count} {kind}" for kind, count in kinds) if kinds else ""
     say(
         f"{verb} {outcome.generated} letter(s) to {options.out}/; "
         f"{outcome.unchanged} unchanged, {outcome.skipped} skipped{why}."
