@@ -324,12 +324,20 @@ def interrupted(done_stderr: str) -> None:
     assert "Traceback" not in done_stderr
 
 
-def test_ctrl_c_while_staging_stops_cleanly(txt: Path) -> None:
-    process = start(txt, "generate-letters")
-    assert wait_until(process, any_staged(txt)), "the run ended before the moment"
-    process.signal(signal.SIGINT)
+def test_ctrl_c_while_staging_stops_cleanly(txt_campaign: Path, tmp_path: Path) -> None:
+    for attempt in range(5):
+        txt = copy_campaign(txt_campaign, tmp_path / f"campaign-{attempt}")
+        process = start(txt, "generate-letters")
+        assert wait_until(process, any_staged(txt)), "the run ended before the moment"
+        process.signal(signal.SIGINT)
+        done = process.wait()
+        if done.code != 0:
+            break
+        # On a loaded machine the signal can come after the run is over (its last 300
+        # letters staged and committed between two looks): then the run is whole, and
+        # the moment is tried again in a fresh copy.
+        assert table_counts(txt)["letters"] == TXT_LETTERS and temporaries(txt) == []
     count(__name__, interrupts=1)
-    done = process.wait()
     assert done.code == 130, done.stderr
     interrupted(done.stderr)
     # It cleaned up after itself: nothing recorded, nothing staged, no letter file.
