@@ -31,6 +31,12 @@ add`` or an import) brings them back as they were, while the case is held (for a
 released case, its thank-you letters). A release undone brings back only the letters
 of appeals still there.
 
+**A member who leaves** (``member remove`` of a member whom letters name) stays in the
+records as one who left: their letters not yet printed are withdrawn, their address and
+e-mail erased, and no letter is written in their name from then on. Their return
+(``member edit --back``) brings back their withdrawn letters that would be written now.
+Nothing else brings those back while they are away.
+
 Nothing here prints or exits. Every refusal is an :class:`ImportuneError`, raised
 before anything is written or, when ``case edit`` edits other fields along with a
 release, inside the one transaction, which it takes back whole.
@@ -173,9 +179,18 @@ class Letters:
 
 
 def _identity(row: Mapping[str, Any]) -> tuple[Any, ...]:
-    """A letter is its official, member, template and language; the table has a row per
-    format of it, and its status is the same in all of them."""
-    return (row["official_id"], row["member_id"], row["template"], row["language"])
+    """A letter is its case (when the rows are of several), official, member, template
+    and language; the table has a row per format of it, and its status is the same in
+    all of them."""
+    return (row.get("case_id"), row["official_id"], row["member_id"], row["template"],
+            row["language"])  # fmt: skip
+
+
+def _may_come_back(row: Mapping[str, Any]) -> bool:
+    """A withdrawn letter that an undone release, an appeal added again or its member's
+    return may bring back: never one signed by a member who left the group (their
+    return brings back theirs)."""
+    return row["status"] == "withdrawn" and not row["member_left"]
 
 
 def _restored_status(row: Mapping[str, Any]) -> str:
@@ -188,7 +203,8 @@ def _letter_rows(
     """A case's letter rows (to one official, when given)."""
     to = " AND official_id = ?" if official_id is not None else ""
     return store.query(
-        "SELECT id, official_id, member_id, template, language, status, printed_at "
+        "SELECT id, official_id, member_id, template, language, status, printed_at, "
+        "(SELECT left_on FROM members WHERE members.id = letters.member_id) AS member_left "
         f"FROM letters WHERE case_id = ?{to} ORDER BY id",
         [case_id] if official_id is None else [case_id, official_id],
     )
@@ -250,8 +266,7 @@ def _on_release(store: Store, case_id: int, stamp: str, thanks_back: bool = True
     appealed = _appealed(store, case_id) if thanks_back else set()
     restore = [
         row for row in rows
-        if row["status"] == "withdrawn" and row["template"] == THANKS
-        and row["official_id"] in appealed
+        if _may_come_back(row) and row["template"] == THANKS and row["official_id"] in appealed
     ]  # fmt: skip
     _withdraw_and_restore(store, withdraw=withdraw, restore=restore, stamp=stamp)
     unsent = [row for row in withdraw if _identity(row) not in sent]
@@ -269,8 +284,7 @@ def _on_undo(store: Store, case_id: int, stamp: str) -> Letters:
     appealed = _appealed(store, case_id)
     restore = [
         row for row in rows
-        if row["status"] == "withdrawn" and row["template"] != THANKS
-        and row["official_id"] in appealed
+        if _may_come_back(row) and row["template"] != THANKS and row["official_id"] in appealed
     ]  # fmt: skip
     withdraw = [row for row in rows if row["status"] in PENDING and row["template"] == THANKS]
     _withdraw_and_restore(store, withdraw=withdraw, restore=restore, stamp=stamp)
@@ -338,7 +352,7 @@ def _letters_back(store: Store, pairs: set[tuple[int, int]]) -> Letters:
         # Held: its letters of concern; released: its thank-you letters.
         restore = [
             row for row in _letter_rows(store, case_id, official_id)
-            if row["status"] == "withdrawn" and (row["template"] != THANKS) == held
+            if _may_come_back(row) and (row["template"] != THANKS) == held
         ]  # fmt: skip
         _withdraw_and_restore(store, withdraw=[], restore=restore, stamp="")
         # Counted appeal by appeal: a letter is known by its official, member,
@@ -349,6 +363,81 @@ def _letters_back(store: Store, pairs: set[tuple[int, int]]) -> Letters:
         else:
             back.thanks_restored += _how_many(restore)
     return back
+
+
+# -- members ---------------------------------------------------------------------------------
+
+
+@dataclass
+class Removed:
+    """What ``member remove`` did: the member deleted (``left`` false: no letter named
+    them), or kept as one who left, and what became of their letters."""
+
+    member: dict[str, Any]
+    left: bool = False
+    withdrawn: int = 0  # letters not yet printed: no one will print them now
+    printed: int = 0  # left printed: the member may have posted them
+    sent: int = 0
+
+
+_MEMBER_LETTERS = (
+    "SELECT l.id, l.case_id, l.official_id, l.member_id, l.template, l.language, l.status, "
+    "l.printed_at FROM letters AS l WHERE l.member_id = ?"
+)
+
+
+def remove_member(
+    store: Store, ref: str | int, today: dt.date | None = None, now: dt.datetime | None = None
+) -> Removed:
+    """Remove a member. One whom letters name stays, as a member who left on ``today``:
+    the letters would lose their history. In the same transaction their letters not yet
+    printed are withdrawn (printed ones stay printed, for ``mark-sent`` if they were
+    posted; sent ones stay sent), and their address and e-mail are erased: nothing is
+    written in their name any more, and personal data that nothing needs is not kept."""
+    with store.atomic():
+        member = store.get("members", ref)
+        rows = store.query(f"{_MEMBER_LETTERS} ORDER BY l.id", [member["id"]])
+        if not rows:
+            return Removed(store.remove("members", member["id"]))
+        if member["left_on"]:
+            raise Conflict(f"member {member['slug']!r} left the group on {member['left_on']}")
+        day = (today or dt.date.today()).isoformat()
+        withdraw = [row for row in rows if row["status"] == "generated"]
+        _withdraw_and_restore(store, withdraw=withdraw, restore=[], stamp=_stamp(now))
+        store.conn.execute(
+            "UPDATE members SET left_on = ?, address = NULL, email = NULL WHERE id = ?",
+            [day, member["id"]],
+        )
+    kept = {status: _how_many([r for r in rows if r["status"] == status])
+            for status in ("printed", "sent")}  # fmt: skip
+    member = {**member, "left_on": day, "address": None, "email": None}
+    return Removed(member, True, _how_many(withdraw), kept["printed"], kept["sent"])
+
+
+def member_back(store: Store, ref: str | int) -> tuple[dict[str, Any], Letters]:
+    """A member who left belongs to the group again. In the same transaction their
+    withdrawn letters that would be written now come back as they were (printed, or
+    generated): those of an appeal still there, of concern while the case is held, of
+    thanks once it is released. Their address and e-mail are theirs to give again."""
+    with store.atomic():
+        member = store.get("members", ref)
+        if not member["left_on"]:
+            raise Conflict(f"member {member['slug']!r} has not left the group")
+        rows = store.query(
+            f"{_MEMBER_LETTERS} AND l.status = 'withdrawn' "
+            "AND EXISTS (SELECT 1 FROM appeals AS a WHERE a.case_id = l.case_id "
+            "AND a.official_id = l.official_id) ORDER BY l.id",
+            [member["id"]],
+        )
+        status = {row["id"]: row["status"] for row in store.query("SELECT id, status FROM cases")}
+        restore = [
+            row for row in rows
+            if (status[row["case_id"]] in HELD and row["template"] != THANKS)
+            or (status[row["case_id"]] == "released" and row["template"] == THANKS)
+        ]  # fmt: skip
+        _withdraw_and_restore(store, withdraw=[], restore=restore, stamp="")
+        store.conn.execute("UPDATE members SET left_on = NULL WHERE id = ?", [member["id"]])
+    return {**member, "left_on": None}, Letters(restored=_count(restore, _restored_status))
 
 
 # -- release ---------------------------------------------------------------------------------

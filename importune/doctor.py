@@ -327,7 +327,7 @@ def examine(store: Store, letters_dir: Path, today: dt.date | None = None) -> li
 
     # -- members and the group ------------------------------------------------------------------
     for member in members:
-        if _blank(member["address"]):
+        if _blank(member["address"]) and not member["left_on"]:
             add(
                 WARNING,
                 "no-return-address",

@@ -209,12 +209,18 @@ def plan(store: Store, options: Options) -> Plan:
         raise ImportuneError("--unsigned and --member exclude each other")
     cases = {row["id"]: row for row in store.list("cases")}
     officials = {row["id"]: row for row in store.list("officials")}
-    members: list[dict[str, Any] | None] = [
-        row for row in store.list("members") if member_ids is None or row["id"] in member_ids
-    ]
-    members.sort(key=_member_slug)
-    if options.unsigned or not store.count("members"):
-        members = [None]
+    current: list[dict[str, Any] | None] = []
+    for row in store.list("members"):
+        if member_ids is not None and row["id"] not in member_ids:
+            continue
+        if row["left_on"]:
+            if member_ids is not None:
+                raise InvalidInput(member_left(row))
+            continue
+        current.append(row)
+    current.sort(key=_member_slug)
+    # Unsigned when the group has no members (or none left in it).
+    members = [None] if options.unsigned or not current else current
     today = options.today.isoformat()
     appeals = []
     for appeal in store.query("SELECT * FROM appeals ORDER BY case_id, official_id"):
@@ -283,6 +289,15 @@ def _skip(
     if case["status"] not in HELD and (asked is None or name == CONCERN):
         return f"{_CASE}{case['status']}"
     return None
+
+
+def member_left(member: Mapping[str, Any]) -> str:
+    """Why nothing is written or printed in the name of a member who left the group."""
+    slug = member["slug"]
+    return (
+        f"member {slug!r} left the group on {member['left_on']}: no letter is written in "
+        f"their name (if they are back: importune member edit {slug} --back)"
+    )
 
 
 def _member_slug(member: dict[str, Any] | None) -> str:

@@ -236,6 +236,17 @@ def m006_receipts_say_why_letters_were_skipped(db: sqlite_utils.Database) -> Non
     db["receipts"].add_column("skipped_why", str)
 
 
+@migrations()
+def m007_members_who_left(db: sqlite_utils.Database) -> None:
+    """``members.left_on``: the day a member left the group (empty while they belong).
+
+    A member whose name letters carry cannot be deleted: the letters would lose their
+    history. ``member remove`` keeps such a member as one who left instead: no letter
+    is written in their name any more, and their address is erased.
+    """
+    db["members"].add_column("left_on", str)
+
+
 def refuse_strangers(db: sqlite_utils.Database) -> list[str]:
     """The migrations already applied; refused when the file is not ours to migrate.
 

@@ -13,8 +13,8 @@ marks every format row of each printed letter ``printed``. What may be printed:
 - letters ``generated`` or ``printed`` (printing again is allowed: a lost or
   spoiled copy is printed again, and ``printed_at`` becomes the latest time);
 - never a letter ``sent`` (in any of its formats: it is in the post already), nor
-  one ``withdrawn`` (its prisoner is free, or its appeal removed), nor one whose
-  appeal is paused, past its ``until`` day, or whose case is no longer held;
+  one ``withdrawn`` (its prisoner is free, its appeal removed, its member gone), nor
+  one whose appeal is paused, past its ``until`` day, or whose case is no longer held;
 - letters not generated yet are generated first, in ``txt``, exactly as
   ``generate-letters --member M [--case C]`` would make them.
 
@@ -57,7 +57,15 @@ from importune.compose import Composer, Letter
 from importune.errors import Conflict, ImportuneError, InvalidInput, NotFound
 from importune.forked import forked
 from importune.formats.pdf import FONT_SUFFIXES, LAYOUT, Encoded, PdfLayout, encode
-from importune.generate import HELD, Options, check_slugs, generate, in_two, printed_before
+from importune.generate import (
+    HELD,
+    Options,
+    check_slugs,
+    generate,
+    in_two,
+    member_left,
+    printed_before,
+)
 from importune.store import Store
 
 J = TypeVar("J")
@@ -397,10 +405,15 @@ def _output(path: Path) -> Path:
 
 
 def resolve_member(store: Store, ref: str | None) -> dict[str, Any]:
-    """The member named, or the only one; with several, the caller must say whose."""
+    """The member named, or the only one; with several, the caller must say whose. A
+    member who left the group prints nothing: their letters not yet printed were
+    withdrawn."""
     if ref is not None:
-        return store.get("members", ref)
-    members = store.list("members")
+        member = store.get("members", ref)
+        if member["left_on"]:
+            raise InvalidInput(member_left(member))
+        return member
+    members = [member for member in store.list("members") if not member["left_on"]]
     if len(members) == 1:
         return members[0]
     if not members:
@@ -603,7 +616,8 @@ def mark_sent(
     ``member`` and/or ``case`` that is generated or printed.
 
     A withdrawn letter is never marked sent: its prisoner was released (or the case
-    closed), or its appeal removed, before it went out; named by id, it is a refusal.
+    closed), its appeal removed, or its member gone before printing it, before it went
+    out; named by id, it is a refusal.
     ``on`` is the day the letters were posted, ISO 8601, not in the future and not before
     a letter's date.
     """
@@ -677,8 +691,9 @@ def mark_sent(
             withdrawn = [r["id"] for r in group if r["id"] in numbers]
             if withdrawn:
                 raise Conflict(
-                    f"letter {withdrawn[0]} was withdrawn (its case is no longer held, or "
-                    "its appeal was removed): it is not marked sent"
+                    f"letter {withdrawn[0]} was withdrawn (its case is no longer held, its "
+                    "appeal was removed, or its member left before printing it): it is not "
+                    "marked sent"
                 )
             outcome.withdrawn += 1
     if not chosen and not outcome.already:

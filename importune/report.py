@@ -15,8 +15,8 @@ rows by everything but the format. A letter is
 - *printed* when ``importune print`` printed it (any format has ``printed_at``),
   whatever became of it after;
 - *sent* when it was marked sent (it reached the post);
-- *withdrawn* when it was stopped before it went out: its prisoner freed (or dead), or
-  its appeal removed.
+- *withdrawn* when it was stopped before it went out: its prisoner freed (or dead), its
+  appeal removed, or its member gone from the group before printing it.
 
 A case is held from ``detained_on`` to ``released_on``; while it is held (status
 ``detained`` or ``unknown``, no release recorded) to today. A case that ended
@@ -49,7 +49,7 @@ COUNTED = (
     "letters: one per case, official, member, template and language, whatever the number "
     "of formats; generated = every letter on record, printed = printed with importune print "
     "(whatever followed), sent = marked sent, withdrawn = stopped before it was sent (a "
-    "release, a death, or its appeal removed)"
+    "release, a death, its appeal removed, or its member gone before printing it)"
 )
 """What the report counts, said in its JSON so that nobody has to guess."""
 

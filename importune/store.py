@@ -42,7 +42,7 @@ SINGULAR = {"cases": "case", "officials": "official", "appeals": "appeal", "memb
 SEARCHED = ("name", "native_name", "reference", "location", "prison", "charges", "summary")
 
 
-SCHEMA_VERSION = 6
+SCHEMA_VERSION = 7
 """How many migrations :mod:`importune.migrations` holds; PRAGMA user_version is set to it."""
 
 

@@ -90,8 +90,8 @@ def test_a_withdrawn_letter_named_by_id_is_refused(letters: None) -> None:
     before = snapshot()
     line = refused("mark-sent", str(row["id"]))
     assert line == (
-        f"importune: letter {row['id']} was withdrawn (its case is no longer held, or its "
-        "appeal was removed): it is not marked sent"
+        f"importune: letter {row['id']} was withdrawn (its case is no longer held, its "
+        "appeal was removed, or its member left before printing it): it is not marked sent"
     )
     assert snapshot() == before
 

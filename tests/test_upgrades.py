@@ -9,7 +9,7 @@ migration is ``<migration>``, kept as it left it (checkpointed, one file):
   released, two events. It predates full-text search and ``letters.source_sha``.
 - ``schema-m002.db``: the same campaign made by the current schema
   (``m002_search_and_sources``), with events recorded by ``case event``.
-- ``schema-m003.db`` to ``schema-m006.db``: the previous one
+- ``schema-m003.db`` to ``schema-m007.db``: the previous one
   opened (so migrated) by the importune of the next migration, then checkpointed back
   to one file (``PRAGMA journal_mode = DELETE``).
 
@@ -57,6 +57,11 @@ SCHEMAS = {
         "m001_initial", "m002_search_and_sources", "m003_search_index_found_by_datasette",
         "m004_receipts", "m005_receipts_voided_only_when_held",
         "m006_receipts_say_why_letters_were_skipped",
+    ],
+    "schema-m007.db": [
+        "m001_initial", "m002_search_and_sources", "m003_search_index_found_by_datasette",
+        "m004_receipts", "m005_receipts_voided_only_when_held",
+        "m006_receipts_say_why_letters_were_skipped", "m007_members_who_left",
     ],
 }
 TABLES = ("settings", "cases", "events", "officials", "appeals", "members", "letters")

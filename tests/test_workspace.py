@@ -201,6 +201,7 @@ def test_a_blank_database_is_migrated_forward(tmp_path: Path, ok: Run) -> None:
             ("importune", "m004_receipts"),
             ("importune", "m005_receipts_voided_only_when_held"),
             ("importune", "m006_receipts_say_why_letters_were_skipped"),
+            ("importune", "m007_members_who_left"),
         ]
         assert conn.execute("PRAGMA user_version").fetchone()[0] == len(applied)
 
@@ -272,7 +273,7 @@ SCHEMA = {
     ],
     "members": [
         "id INTEGER pk", "slug TEXT notnull", "name TEXT notnull", "address TEXT",
-        "email TEXT", "language TEXT",
+        "email TEXT", "language TEXT", "left_on TEXT",
     ],
     "letters": [
         "id INTEGER pk", "case_id INTEGER notnull", "official_id INTEGER notnull",
@@ -354,7 +355,7 @@ def test_the_exact_schema_a_blank_database_reaches(workspace: Path) -> None:
                     unique.add((table, cols))
         assert unique == UNIQUE
         assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
-        assert conn.execute("PRAGMA user_version").fetchone()[0] == 6
+        assert conn.execute("PRAGMA user_version").fetchone()[0] == 7
 
 
 def test_every_connection_checks_foreign_keys_and_waits_when_busy(workspace: Path) -> None:

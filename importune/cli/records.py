@@ -64,7 +64,7 @@ OFFICIAL_FIELDS = [
     "fax",
     "language",
 ]
-MEMBER_FIELDS = ["id", "slug", "name", "address", "email", "language"]
+MEMBER_FIELDS = ["id", "slug", "name", "address", "email", "language", "left_on"]
 
 Ref = Annotated[str, typer.Argument(help="Its id or slug.")]
 Country = Annotated[str | None, typer.Option(help="ISO 3166 code (UZ) or English name.")]
@@ -388,8 +388,11 @@ def member_list(ctx: typer.Context, json_: JsonFlag = False) -> None:
         return
     for row in rows:
         row["return address"] = bool(row.get("address"))
-    table(rows, ["id", "slug", "name", "email", "language", "return address"],
-          empty="No members. Add one: importune member add NAME --address TEXT")  # fmt: skip
+        row["left"] = row["left_on"]
+    columns = ["id", "slug", "name", "email", "language", "return address"]
+    if any(row["left"] for row in rows):  # a column for members who left, when there are
+        columns.append("left")
+    table(rows, columns, empty="No members. Add one: importune member add NAME --address TEXT")
 
 
 @member_app.command("show")
@@ -412,20 +415,55 @@ def member_edit(
     email: Email = None,
     language: Language = None,
     slug: Slug = None,
+    back: Annotated[
+        bool,
+        typer.Option("--back", help="A member who left belongs to the group again."),
+    ] = False,
 ) -> None:
     """Change some fields of a member."""
     raw = options(name=name, address=address, email=email, language=language, slug=slug)
     with workspace(ctx) as store:
-        row = store.edit("members", member, raw)
-    say(f"Updated member {row['slug']}.")
+        if not back:
+            row = store.edit("members", member, raw)
+            say(f"Updated member {row['slug']}.")
+            return
+        from importune.coordinate import member_back
+
+        with store.atomic():  # back and the fields given, or neither
+            row, letters = member_back(store, member)
+            if any(value is not None for value in raw.values()):
+                row = store.edit("members", row["id"], raw)
+    say(f"Member {row['slug']} belongs to the group again: letters are written in their name.")
+    if letters.restored_total:
+        by_status = ", ".join(f"{n:,} {status}" for status, n in sorted(letters.restored.items()))
+        say(f"Brought back {letters.restored_total:,} of their letter(s) withdrawn when they "
+            f"left ({by_status}).")  # fmt: skip
+    if not row["address"]:
+        say(f"Their return address: importune member edit {row['slug']} --address ADDRESS")
 
 
 @member_app.command("remove")
 def member_remove(ctx: typer.Context, member: Ref) -> None:
-    """Remove a member (refused once letters carry their name)."""
+    """Remove a member; one whom letters name is kept as a member who left."""
+    from importune.coordinate import remove_member
+
     with workspace(ctx) as store:
-        row = store.remove("members", member)
-    say(f"Removed member {row['slug']}.")
+        removed = remove_member(store, member)
+    slug = removed.member["slug"]
+    if not removed.left:
+        say(f"Removed member {slug}.")
+        return
+    say(f"Member {slug} left the group on {removed.member['left_on']}: letters carry their "
+        "name, so they stay in the records, without their address and e-mail (erased). "
+        "No letter is written in their name from now on.")  # fmt: skip
+    if removed.withdrawn:
+        say(f"Withdrew {removed.withdrawn:,} letter(s) not yet printed.")
+    if removed.printed:
+        say(f"{removed.printed:,} printed letter(s) stay printed: if they posted them, "
+            f"importune mark-sent --member {slug}")  # fmt: skip
+    if removed.sent:
+        say(f"{removed.sent:,} letter(s) sent stay in the tally.")
+    say(f"If they come back: importune member edit {slug} --back")
 
 
 # -- appeal --------------------------------------------------------------------------

@@ -151,6 +151,10 @@ def export(
         # In the order they were made, so that an export imported elsewhere keeps the ids.
         rows = store.appeals() if kind == "appeals" else store.list(kind)
     rows.sort(key=lambda row: row["id"])
+    # Members who left are kept only for their letters' history: imported elsewhere,
+    # they would be members again.
+    gone = [row for row in rows if row.get("left_on")] if kind == "members" else []
+    rows = [row for row in rows if not row.get("left_on")] if gone else rows
     records = transfer.export_rows(kind, rows)
     text = transfer.to_csv(kind, records) if fmt == "csv" else transfer.to_json(records)
     if output is None:
@@ -159,7 +163,8 @@ def export(
     # A CSV file gets a byte-order mark so that spreadsheets read it as UTF-8;
     # members' exports hold home addresses and stay readable by their owner only.
     transfer.write_file(output, text, private=kind == "members", bom=fmt == "csv")
-    say(f"Exported {len(records)} {kind} to {output}.")
+    not_them = f" ({len(gone)} who left the group not among them)" if gone else ""
+    say(f"Exported {len(records)} {kind} to {output}{not_them}.")
 
 
 @db_app.command("migrate")
