@@ -413,13 +413,15 @@ def resolve_member(store: Store, ref: str | None) -> dict[str, Any]:
         if member["left_on"]:
             raise InvalidInput(member_left(member))
         return member
-    members = [member for member in store.list("members") if not member["left_on"]]
+    everyone = store.list("members")
+    members = [member for member in everyone if not member["left_on"]]
     if len(members) == 1:
         return members[0]
     if not members:
+        gone = f" ({len(everyone)} left the group)" if everyone else ""
         raise NotFound(
-            "this workspace has no members: add one (importune member add NAME --address ...), "
-            "or print from a pack with --pack FILE --as NAME"
+            f"this workspace has no members{gone}: add one (importune member add NAME "
+            "--address ...), or print from a pack with --pack FILE --as NAME"
         )
     names = ", ".join(m["slug"] for m in members[:5]) + (", ..." if len(members) > 5 else "")
     raise InvalidInput(

@@ -107,6 +107,8 @@ def test_nothing_is_written_or_printed_in_the_name_of_a_member_who_left(
     # Anna's printed letter may be in the post: it can still be marked sent.
     assert "Marked 1 letter(s) sent" in ok("mark-sent", "--member", "anna-schmidt").stdout
     assert "left the group on" in refused("member", "remove", "anna-schmidt")
+    ok("member", "remove", "mark-konrad")  # the last one: print has no one to sign for
+    assert "this workspace has no members (2 left the group): add one" in refused("print")
 
 
 @pytest.mark.usefixtures("campaign")
