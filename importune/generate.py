@@ -94,7 +94,7 @@ _CASE = "the case is "
 def skip_kind(reason: str) -> str:
     """A skipped letter's reason in a few words, one phrase for each kind of reason (an
     ended appeal's day and a taken file's path left out), for the run's summary:
-    "20000 skipped (15000 case released, 5000 already sent)"."""
+    "20000 skipped: 15000 case released, 5000 already sent"."""
     if reason == _PAUSED:
         return "appeal paused"
     if reason.startswith(_ENDED):

@@ -228,8 +228,8 @@ def m005_receipts_voided_only_when_held(db: sqlite_utils.Database) -> None:
 def m006_receipts_say_why_letters_were_skipped(db: sqlite_utils.Database) -> None:
     """A receipt keeps how many letters its run skipped for each kind of reason.
 
-    A run again known from its receipt says what the run before it said: "20000 skipped
-    (15000 case released, 5000 already sent)", not a bare count that only ``--json``,
+    A run again known from its receipt says what the run before it said: "20000 skipped:
+    15000 case released, 5000 already sent", not a bare count that only ``--json``,
     letter by letter, could explain. Receipts made before have no such counts and no
     longer match (``receipts.FORMAT`` 2): the next run goes the long way once.
     """
