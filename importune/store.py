@@ -355,17 +355,42 @@ class Store:
         """Delete one record, with its appeals and events; refused while letters name it."""
         record = self.get(kind, ref)
         column = {"cases": "case_id", "officials": "official_id", "members": "member_id"}[kind]
-        letters = self.conn.execute(
-            f"SELECT count(*) FROM letters WHERE {column} = ?", [record["id"]]
+        letters = self.conn.execute(  # letters, not rows: a letter has a row per format
+            "SELECT count(*) FROM (SELECT DISTINCT case_id, official_id, member_id, template, "
+            f"language FROM letters WHERE {column} = ?)",
+            [record["id"]],
         ).fetchone()[0]
         if letters:
             raise Conflict(
                 f"{SINGULAR[kind]} {record['slug']!r} has {letters} letter(s) on record; "
-                "they would lose their history"
+                f"they would lose their history{self._instead(kind, record)}"
             )
         with self.atomic():
             self.conn.execute(f"DELETE FROM [{kind}] WHERE id = ?", [record["id"]])
         return record
+
+    def _instead(self, kind: str, record: Mapping[str, Any]) -> str:
+        """What stops the letters of a case or an official that cannot be removed."""
+        slug = record["slug"]
+        if kind == "cases":
+            return (
+                f" (a case ends with importune case release {slug}, or case edit {slug} "
+                "--status deceased)"
+            )
+        if kind != "officials":
+            return ""
+        cases = [
+            row["slug"]
+            for row in self.query(
+                "SELECT c.slug FROM appeals a JOIN cases c ON c.id = a.case_id "
+                "WHERE a.official_id = ? ORDER BY c.slug",
+                [record["id"]],
+            )
+        ]
+        if not cases:
+            return " (no appeal writes to them any more)"
+        more = f" and {len(cases) - 1} more (importune appeal list)" if len(cases) > 1 else ""
+        return f" (to stop writing to them: importune appeal remove {cases[0]} {slug}{more})"
 
     # -- appeals -------------------------------------------------------------------
 

@@ -54,14 +54,16 @@ def prosecutor(ok: Run) -> dict[str, Any]:
     return as_json(ok, "official", "show", "prosecutor-general")
 
 
-def add_letter(case_id: int, official_id: int, member_id: int | None = None) -> None:
+def add_letter(
+    case_id: int, official_id: int, member_id: int | None = None, fmt: str = "txt"
+) -> None:
     """A letter on record, as generate-letters leaves one (written here with sqlite3)."""
     with closing(sqlite3.connect("importune.db")) as conn, conn:
         conn.execute(
             "INSERT INTO letters (case_id, official_id, member_id, template, language, format, "
-            "path, sha256, dated, generated_at) VALUES (?, ?, ?, 'concern', 'en', 'txt', "
-            "'out/a.txt', 'abc', '2024-01-01', '2024-01-01T00:00:00+00:00')",
-            [case_id, official_id, member_id],
+            "path, sha256, dated, generated_at) VALUES (?, ?, ?, 'concern', 'en', ?, "
+            "?, 'abc', '2024-01-01', '2024-01-01T00:00:00+00:00')",
+            [case_id, official_id, member_id, fmt, f"out/a.{fmt}"],
         )
 
 
@@ -258,8 +260,16 @@ def test_remove_is_refused_while_letters_name_the_record(
     ok("appeal", "add", "yusuf-dzhumaev", "prosecutor-general")
     add_letter(1, 1, 1)
     slug = {"case": "yusuf-dzhumaev", "official": "prosecutor-general"}
+    add_letter(1, 1, 1, "pdf")  # the same letter in another format: still one letter
     line = refused(kind, "remove", slug[kind])
-    assert slug[kind] in line and "1 letter" in line
+    assert slug[kind] in line and "has 1 letter(s) on record" in line
+    instead = {
+        "case": "(a case ends with importune case release yusuf-dzhumaev, or case edit "
+        "yusuf-dzhumaev --status deceased)",
+        "official": "(to stop writing to them: importune appeal remove yusuf-dzhumaev "
+        "prosecutor-general)",
+    }
+    assert line.endswith(instead[kind])
     assert as_json(ok, kind, "show", slug[kind])["slug"] == slug[kind]
 
 
