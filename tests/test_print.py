@@ -423,6 +423,24 @@ def test_a_letter_printed_before_in_another_language_is_named_and_left_as_printe
     assert (kept["language"], kept["status"]) == ("en", "printed")
 
 
+def test_a_paused_appeal_is_left_out_of_print_until_it_resumes(workspace: None) -> None:
+    ok("generate-letters")
+    said = ok("appeal", "edit", "yusuf-dzhumaev", "ambassador", "--pause").stdout
+    assert "(concern, paused)" in said
+    result = ok("print", "--member", "hedwig-brandauer")
+    assert "Printed 2 letter(s)" in result.stdout
+    assert all("UNITED STATES" not in page_text(page) for page in pdf_pages(MEMBER_PDF))
+    report = json.loads(ok("generate-letters", "--json").stdout)
+    paused = [e for e in report["letters"] if e["official"] == "ambassador"]
+    assert {e["reason"] for e in paused} == {"the appeal is paused"}
+
+    ok("appeal", "edit", "yusuf-dzhumaev", "ambassador", "--resume", "--language", "ru")
+    result = ok("print", "--member", "hedwig-brandauer")
+    assert "Printed 3 letter(s)" in result.stdout
+    (letter,) = rows("o.slug = 'ambassador' AND m.slug = 'hedwig-brandauer'")
+    assert (letter["language"], letter["status"]) == ("ru", "printed")  # in Russian now
+
+
 def test_a_member_whose_cases_have_no_appeals_is_refused() -> None:
     ok("init")
     ok("member", "add", "Hedwig Brandauer")

@@ -520,6 +520,50 @@ def test_appeal_add_refusals(
     assert says in refused("appeal", "add", "yusuf-dzhumaev", "prosecutor-general", *args)
 
 
+def test_appeal_edit_changes_only_what_is_given(
+    ok: Run, yusuf: Any, prosecutor: Any, sql: Sql
+) -> None:
+    ok("appeal", "add", "yusuf-dzhumaev", "prosecutor-general", "--until", "2030-01-01")
+    said = ok("appeal", "edit", "yusuf-dzhumaev", "prosecutor-general", "--pause").stdout
+    assert said.splitlines() == [
+        "Appeal updated: yusuf-dzhumaev → prosecutor-general (concern, until 2030-01-01, "
+        "paused).",
+        "Its letters are skipped and left out of print until: importune appeal edit "
+        "yusuf-dzhumaev prosecutor-general --resume",
+    ]
+    ok("appeal", "edit", "1", "1", "--resume", "--language", "English", "--until", "")
+    said = ok("appeal", "edit", "yusuf-dzhumaev", "1", "--template", "urgent").stdout
+    assert said == (
+        "Appeal updated: yusuf-dzhumaev → prosecutor-general (urgent, in 'en', active).\n"
+        "Next: importune generate-letters\n"
+    )
+    assert sql("SELECT template, language, until, active FROM appeals") == [
+        {"template": "urgent", "language": "en", "until": None, "active": 1}
+    ]
+
+
+@pytest.mark.parametrize(
+    ("args", "says"),
+    [
+        ([], "nothing to change for the appeal to 'prosecutor-general' for case "
+         "'yusuf-dzhumaev': give --template, --language, --until, --pause or --resume"),
+        (["--pause", "--resume"], "--pause and --resume exclude each other"),
+        (["--until", "2030-02-30"], "not a real day"),
+        (["--template", ""], "template cannot be emptied"),
+        (["--template", "../secrets"], "is not a template name"),
+        (["--language", "Elvish"], "is not a language"),
+    ],
+)  # fmt: skip
+def test_appeal_edit_refusals(
+    ok: Run, refused: Refused, yusuf: Any, prosecutor: Any, args: list[str], says: str
+) -> None:
+    ok("appeal", "add", "yusuf-dzhumaev", "prosecutor-general")
+    assert says in refused("appeal", "edit", "yusuf-dzhumaev", "prosecutor-general", *args)
+    ok("official", "add", "Ambassador", "--country", "US", "--address", "1 Main St\nDC")
+    line = refused("appeal", "edit", "yusuf-dzhumaev", "ambassador", "--pause")
+    assert line == "no appeal to 'ambassador' for case 'yusuf-dzhumaev'"
+
+
 # -- the command line's promises -------------------------------------------------------------
 
 

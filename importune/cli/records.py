@@ -526,6 +526,43 @@ def appeal_list(
               empty=empty)  # fmt: skip
 
 
+@appeal_app.command("edit")
+def appeal_edit(
+    ctx: typer.Context,
+    case: Annotated[str, typer.Argument(help="The case: id or slug.")],
+    official: Annotated[str, typer.Argument(help="The official: id or slug.")],
+    template: Annotated[str | None, typer.Option(help="The letter's template.")] = None,
+    language: Annotated[
+        str | None,
+        typer.Option(help="ISO 639-1 code (en, ru) or English name; '' for the official's."),
+    ] = None,
+    until: Annotated[
+        str | None, typer.Option(help="No letter after this day (YYYY-MM-DD); '' for none.")
+    ] = None,
+    pause: Annotated[
+        bool, typer.Option("--pause", help="No letters until --resume (print leaves them out).")
+    ] = False,
+    resume: Annotated[bool, typer.Option("--resume", help="Letters again.")] = False,
+) -> None:
+    """Change how OFFICIAL is written to about CASE: template, language, last day, pause."""
+    if pause and resume:
+        raise InvalidInput("--pause and --resume exclude each other")
+    active = False if pause else True if resume else None
+    raw = {"template": template, "language": language, "until": until, "active": active}
+    with workspace(ctx) as store:
+        row = store.edit_appeal(case, official, raw)
+    state = "active" if row["active"] else "paused"
+    until_text = f", until {row['until']}" if row["until"] else ""
+    in_language = f", in {row['language']!r}" if row["language"] else ""
+    say(f"Appeal updated: {row['case']} → {row['official']} ({row['template']}{in_language}"
+        f"{until_text}, {state}).")  # fmt: skip
+    if row["active"]:
+        say("Next: importune generate-letters")
+    else:
+        say(f"Its letters are skipped and left out of print until: importune appeal edit "
+            f"{row['case']} {row['official']} --resume")  # fmt: skip
+
+
 @appeal_app.command("remove")
 def appeal_remove(
     ctx: typer.Context,
