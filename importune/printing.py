@@ -603,6 +603,7 @@ class Sent:
     marked: int = 0
     already: int = 0  # sent before
     withdrawn: int = 0  # left alone: withdrawn letters are never marked sent
+    paused: int = 0  # left alone: never printed, their appeal paused
 
 
 def mark_sent(
@@ -615,7 +616,8 @@ def mark_sent(
     today: dt.date | None = None,
 ) -> Sent:
     """Mark letters sent (every format of each): those named by id, else every letter of
-    ``member`` and/or ``case`` that is generated or printed.
+    ``member`` and/or ``case`` that is generated or printed, but for one never printed
+    whose appeal is paused (``print`` left it out).
 
     A withdrawn letter is never marked sent: its prisoner was released (or the case
     closed), its appeal removed, or its member gone before printing it, before it went
@@ -669,7 +671,9 @@ def mark_sent(
     # Every row of every letter selected, grouped by the letter's identity.
     rows = store.query(
         "SELECT l.id, l.case_id, l.official_id, l.member_id, l.template, l.language, "
-        "l.status, l.dated FROM letters l WHERE " + " AND ".join(where) + " ORDER BY l.id",
+        "l.status, l.dated, NOT coalesce((SELECT a.active FROM appeals a WHERE a.case_id = "
+        "l.case_id AND a.official_id = l.official_id), 1) AS paused FROM letters l WHERE "
+        + " AND ".join(where) + " ORDER BY l.id",
         params,
     )
     letters: dict[tuple[Any, ...], list[dict[str, Any]]] = {}
@@ -681,7 +685,11 @@ def mark_sent(
     chosen = []
     for key, group in letters.items():
         statuses = {r["status"] for r in group}
-        if statuses & set(PRINTABLE):
+        if statuses == {"generated"} and group[0]["paused"] and not numbers:
+            # Never printed, its appeal paused: print left it out, so it was not posted
+            # with the rest. Named by id, it is marked: the organizer knows.
+            outcome.paused += 1
+        elif statuses & set(PRINTABLE):
             written = max(r["dated"] for r in group)
             if day < written:
                 first = min(r["id"] for r in group)
@@ -707,7 +715,9 @@ def mark_sent(
             )
             if part
         )
-        extra = f" ({outcome.withdrawn} withdrawn)" if outcome.withdrawn else ""
+        held = [f"{outcome.withdrawn} withdrawn" if outcome.withdrawn else "",
+                f"{outcome.paused} of a paused appeal" if outcome.paused else ""]  # fmt: skip
+        extra = f" ({', '.join(filter(None, held))})" if any(held) else ""
         raise NotFound(f"no letters of {whose or 'those ids'} to mark sent{extra}")
     with store.atomic():
         store.conn.executemany(

@@ -434,9 +434,26 @@ def test_a_paused_appeal_is_left_out_of_print_until_it_resumes(workspace: None) 
     paused = [e for e in report["letters"] if e["official"] == "ambassador"]
     assert {e["reason"] for e in paused} == {"the appeal is paused"}
 
+    # Posted: the pile printed, not the paused appeal's letter print left out.
+    said = ok("mark-sent", "--member", "hedwig-brandauer").stdout
+    assert said == (
+        "Marked 2 letter(s) sent on " + dt.date.today().isoformat()
+        + " (1 of a paused appeal, never printed, left alone).\n"
+    )
+    (paused,) = rows("o.slug = 'ambassador' AND m.slug = 'hedwig-brandauer'")
+    assert paused["status"] == "generated"
+    ok("appeal", "edit", "yusuf-dzhumaev", "prosecutor-general", "--pause")
+    line = refused("mark-sent", "--member", "tomasz-wielgosz", "--case", "yusuf-dzhumaev")
+    assert line.endswith(
+        "no letters of member 'tomasz-wielgosz' and case 'yusuf-dzhumaev' to mark sent "
+        "(2 of a paused appeal)"
+    )
+    ok("appeal", "edit", "yusuf-dzhumaev", "prosecutor-general", "--resume")
+
     ok("appeal", "edit", "yusuf-dzhumaev", "ambassador", "--resume", "--language", "ru")
     result = ok("print", "--member", "hedwig-brandauer")
-    assert "Printed 3 letter(s)" in result.stdout
+    assert "Printed 1 letter(s)" in result.stdout
+    assert "UNITED STATES" in page_text(pdf_pages(MEMBER_PDF)[0])
     (letter,) = rows("o.slug = 'ambassador' AND m.slug = 'hedwig-brandauer'")
     assert (letter["language"], letter["status"]) == ("ru", "printed")  # in Russian now
 

@@ -194,7 +194,11 @@ def mark_sent(
         done = mark(store, letter_ids or (), member=member, case=case, on=on)
     left = [
         f"{n} {what}"
-        for what, n in (("already sent", done.already), ("withdrawn, left alone", done.withdrawn))
+        for what, n in (
+            ("already sent", done.already),
+            ("withdrawn, left alone", done.withdrawn),
+            ("of a paused appeal, never printed, left alone", done.paused),
+        )
         if n
     ]
     note = f" ({', '.join(left)})" if left else ""
