@@ -10,6 +10,7 @@ person would type them; ``refused`` also proves that a refusal changed nothing
 from __future__ import annotations
 
 import os
+import signal
 import sqlite3
 import tempfile
 from collections.abc import Callable, Iterator
@@ -47,6 +48,22 @@ def _temporary_files_of_this_run(tmp_path_factory: pytest.TempPathFactory) -> It
         else:
             os.environ["TMPDIR"] = before
         tempfile.tempdir = None
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _ctrl_c_reaches_the_commands_started() -> Iterator[None]:
+    """A test suite started in the background by a shell (``pytest &``, as a CI runner
+    may) has SIGINT ignored, and every process it starts inherits that: Ctrl-C sent to
+    ``importune`` by a test would do nothing. The default is put back for the run, so
+    each process a test starts gets Python's own Ctrl-C, as from a terminal."""
+    before = signal.getsignal(signal.SIGINT)
+    if before is signal.SIG_IGN:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        yield
+    finally:
+        if before is signal.SIG_IGN:
+            signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 @pytest.fixture(autouse=True, scope="session")
