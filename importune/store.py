@@ -293,6 +293,10 @@ class Store:
             keys = [r["slug"] for r in prepared]
             taken = {row["slug"] for row in self.query(f"SELECT slug FROM [{kind}]")}
             columns = ["slug" if raw.get("slug") else "name" for raw in raws]
+        departed = {  # members who left: one of them may be back
+            row["slug"]: row["left_on"]
+            for row in self.query("SELECT slug, left_on FROM members WHERE left_on IS NOT NULL")
+        } if kind == "members" else {}  # fmt: skip
         seen: dict[Any, str] = {}
         for label, key, column in zip(labels, keys, columns, strict=True):
             if kind == "appeals":
@@ -304,12 +308,19 @@ class Store:
                 also = f" (also {seen[key].rsplit(', ', 1)[-1]})" if seen[key] else ""
                 raise Conflict(_prefix(where, f"{what} appears twice{also}"), column)
             if key in taken:
-                hint = (
-                    ""
-                    if kind == "appeals"
-                    else f" (to change that {SINGULAR[kind]}: importune {SINGULAR[kind]} edit "
-                    f"{key}); for another of the same name, give this one a slug of its own"
-                )
+                if kind == "appeals":
+                    hint = ""
+                elif key in departed:
+                    hint = (
+                        f" (a member who left the group on {departed[key]}: if they are back, "
+                        f"importune member edit {key} --back); for another of the same name, "
+                        "give this one a slug of its own"
+                    )
+                else:
+                    hint = (
+                        f" (to change that {SINGULAR[kind]}: importune {SINGULAR[kind]} edit "
+                        f"{key}); for another of the same name, give this one a slug of its own"
+                    )
                 raise Conflict(_prefix(where, f"{what} already exists{hint}"), column)
             seen[key] = label
 

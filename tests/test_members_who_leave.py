@@ -141,6 +141,13 @@ def test_a_member_back_gets_back_their_letters_that_would_be_written_now(
     assert statuses(sql, "mark-konrad")[("ilham-tohti", "prosecutor-general")] == "generated"
     assert statuses(sql, "anna-schmidt")[("ilham-tohti", "prosecutor-general")] == "withdrawn"
 
+    # Added again by name, as an organizer might: the refusal says how to bring her back.
+    line = refused("member", "add", "Anna Schmidt", "--address", ANNA_ADDRESS)
+    assert line == (
+        f"member slug 'anna-schmidt' already exists (a member who left the group on {TODAY}: "
+        "if they are back, importune member edit anna-schmidt --back); for another of the "
+        "same name, give this one a slug of its own"
+    )
     said = ok("member", "edit", "anna-schmidt", "--back", "--address", ANNA_ADDRESS).stdout
     assert "Member anna-schmidt belongs to the group again" in said
     assert "Brought back 1 of their letter(s) withdrawn when they left (1 generated)." in said
