@@ -371,6 +371,12 @@ class Printed:
     lp: str = ""  # what lp said
     extras: Extras = field(default_factory=Extras)
     return_address: bool = True  # whether the letters carry the signer's return address
+    pack_made: dt.date | None = None  # printed from a pack this old (see PACK_FRESH_DAYS)
+
+
+PACK_FRESH_DAYS = 30
+"""A pack older than this is printed from with a note: a prisoner may have been freed, an
+appeal ended, since the organizer made it, and the pack cannot know."""
 
 
 def _deliver(pdf: bytes, path: Path, printer: str | None, lp: str | None, title: str) -> str:
@@ -1119,6 +1125,7 @@ def print_pack(
                 raise _damaged(path, f"{type(error).__name__}: {error}") from None
 
         count, pdf = compose_pdf(PrintLayout(pack.letters_dir, extras), jobs, compose)
+        made = _made(pack.manifest)
     said = _deliver(pdf, target, printer, lp, f"importune: letters of {person['name']}")
     return Printed(
         path=target,
@@ -1128,7 +1135,16 @@ def print_pack(
         lp=said,
         extras=extras,
         return_address=bool(person["address"]),
+        pack_made=made if made and (today - made).days > PACK_FRESH_DAYS else None,
     )
+
+
+def _made(manifest: Mapping[str, Any]) -> dt.date | None:
+    """The day the pack was made, from its manifest (None when it does not say)."""
+    try:
+        return dt.date.fromisoformat(str(manifest.get("made")))
+    except ValueError:
+        return None
 
 
 def _slugs(rows: Mapping[int, Mapping[str, Any]]) -> str:

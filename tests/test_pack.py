@@ -8,6 +8,7 @@ refused in one line, and nothing is written anywhere.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import os
 import stat
@@ -249,6 +250,21 @@ def test_a_pack_signed_without_an_address_is_signed_by_name_only(
     assert "They carry no return address: print them again with --address 'Your address'." in (
         said
     )
+
+
+@pytest.mark.parametrize(("age", "noted"), [(0, False), (30, False), (45, True)])
+def test_printing_from_an_old_pack_says_a_prisoner_may_be_free_since(
+    pack: Path, elsewhere: Path, age: int, noted: bool
+) -> None:
+    manifest = json.loads(entries(pack)["manifest.json"])
+    made = dt.date.today() - dt.timedelta(days=age)
+    old = rewrite(pack, elsewhere / "old.zip",
+                  {"manifest.json": json.dumps(dict(manifest, made=made.isoformat())).encode()})
+    said = ok("print", "--pack", str(old), "--as", "Olga Petrova", "--address", "Nevsky 1").stdout
+    note = (f"This pack was made {age} days ago, on {made}: a prisoner may have been freed "
+            "since. Before posting, ask your organizer for a newer pack.")  # fmt: skip
+    assert (note in said) is noted
+    assert "Printed 3 letter(s)" in said  # a note, not a refusal
 
 
 # -- refusals -----------------------------------------------------------------------------------

@@ -144,6 +144,12 @@ def print_letters(
             else f"importune member edit {done.signer} --address ADDRESS, then print again"
         )
         say(f"They carry no return address: {how}.")
+    if done.pack_made is not None:
+        import datetime as dt
+
+        days = (dt.date.today() - done.pack_made).days
+        say(f"This pack was made {days} days ago, on {done.pack_made}: a prisoner may have "
+            "been freed since. Before posting, ask your organizer for a newer pack.")  # fmt: skip
     if pack is None:
         say(f"Next: sign them, post them, then: importune mark-sent --member {done.signer}")
     else:
