@@ -45,6 +45,7 @@ KINDS = (
     "no-detained-on",
     "no-released-on",
     "no-return-address",
+    "pending-of-member-who-left",
     "no-group-name",
 )
 """Every kind of finding; a record's findings are listed in this order."""
@@ -337,6 +338,29 @@ def examine(store: Store, letters_dir: Path, today: dt.date | None = None) -> li
                 "no return address: their letters will carry none",
                 f"importune member edit {member['slug']} --address ADDRESS",
             )
+    # A member who left: their printed letters wait for mark-sent if they were posted (the
+    # tally is short until then); letters never printed, left pending by another program
+    # that set left_on, would wait for ever.
+    gone = {member["id"]: member for member in members if member["left_on"]}
+    pending = store.query(
+        "SELECT member_id, status, count(DISTINCT case_id || '/' || official_id || '/' || "
+        "template || '/' || language) AS n FROM letters WHERE status IN ('generated', "
+        "'printed') AND member_id IN (SELECT id FROM members WHERE left_on IS NOT NULL) "
+        "GROUP BY member_id, status ORDER BY member_id, status"
+    ) if gone else []  # fmt: skip
+    for row in pending:
+        member = gone[row["member_id"]]
+        slug, left = member["slug"], member["left_on"]
+        if row["status"] == "printed":
+            message = (f"left the group on {left}, yet {row['n']} letter(s) of theirs are "
+                       "printed and not marked sent: the tally counts them once they are")
+            fix = f"if they posted them: importune mark-sent --member {slug}"
+        else:
+            message = (f"left the group on {left}, yet {row['n']} letter(s) of theirs are "
+                       "generated: no one will print them")
+            fix = (f"withdraw them: importune member edit {slug} --back, then importune "
+                   f"member remove {slug}")
+        add(WARNING, "pending-of-member-who-left", "members", slug, None, message, fix)
     if _blank(group.get("name")) and members:
         add(
             WARNING,
