@@ -371,7 +371,7 @@ class Printed:
     lp: str = ""  # what lp said
     extras: Extras = field(default_factory=Extras)
     return_address: bool = True  # whether the letters carry the signer's return address
-    pack_made: dt.date | None = None  # the day the pack was made, when PACK_FRESH_DAYS ago
+    pack_made: dt.date | None = None  # the day the pack was made, if over PACK_FRESH_DAYS ago
 
 
 PACK_FRESH_DAYS = 30
