@@ -186,6 +186,12 @@ def _identity(row: Mapping[str, Any]) -> tuple[Any, ...]:
             row["language"])  # fmt: skip
 
 
+def _written_now(case_status: str, template: str) -> bool:
+    """Whether a letter of this template is one to write for a case in this status: of
+    concern while the prisoner is held, of thanks once released, none after a death."""
+    return (case_status in HELD) == (template != THANKS) and case_status != "deceased"
+
+
 def _may_come_back(row: Mapping[str, Any]) -> bool:
     """A withdrawn letter that an undone release, an appeal added again or its member's
     return may bring back: never one signed by a member who left the group (their
@@ -347,12 +353,10 @@ def _letters_back(store: Store, pairs: set[tuple[int, int]]) -> Letters:
     back = Letters()
     for case_id, official_id in sorted(pairs):
         held = status[case_id] in HELD
-        if not held and status[case_id] != "released":
-            continue
         # Held: its letters of concern; released: its thank-you letters.
         restore = [
             row for row in _letter_rows(store, case_id, official_id)
-            if _may_come_back(row) and (row["template"] != THANKS) == held
+            if _may_come_back(row) and _written_now(status[case_id], row["template"])
         ]  # fmt: skip
         _withdraw_and_restore(store, withdraw=[], restore=restore, stamp="")
         # Counted appeal by appeal: a letter is known by its official, member,
@@ -430,11 +434,7 @@ def member_back(store: Store, ref: str | int) -> tuple[dict[str, Any], Letters]:
             [member["id"]],
         )
         status = {row["id"]: row["status"] for row in store.query("SELECT id, status FROM cases")}
-        restore = [
-            row for row in rows
-            if (status[row["case_id"]] in HELD and row["template"] != THANKS)
-            or (status[row["case_id"]] == "released" and row["template"] == THANKS)
-        ]  # fmt: skip
+        restore = [row for row in rows if _written_now(status[row["case_id"]], row["template"])]
         _withdraw_and_restore(store, withdraw=[], restore=restore, stamp="")
         store.conn.execute("UPDATE members SET left_on = NULL WHERE id = ?", [member["id"]])
     return {**member, "left_on": None}, Letters(restored=_count(restore, _restored_status))

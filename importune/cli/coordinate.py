@@ -89,7 +89,7 @@ def say_restored(letters: Letters) -> None:
     """The letters pending again after an undo (of a release, or of a death recorded by
     mistake), those left as they were, and the thank-you letters withdrawn."""
     if letters.restored_total:
-        by_status = ", ".join(f"{n:,} {status}" for status, n in sorted(letters.restored.items()))
+        by_status = by_their_status(letters.restored)
         say(f"{letters.restored_total:,} letter(s) pending again ({by_status}).")
     else:
         say("No letters to bring back.")
@@ -97,6 +97,11 @@ def say_restored(letters: Letters) -> None:
         say(f"{letters.sent:,} letter(s) already sent stay sent.")
     if letters.thanks_withdrawn:
         say(f"{letters.thanks_withdrawn:,} thank-you letter(s) withdrawn.")
+
+
+def by_their_status(counts: dict[str, int]) -> str:
+    """``1 generated, 2 printed``: letters counted by their status."""
+    return ", ".join(f"{n:,} {status}" for status, n in sorted(counts.items()))
 
 
 def say_appeal_removed(letters: Letters) -> None:
@@ -110,7 +115,7 @@ def say_appeal_removed(letters: Letters) -> None:
 def say_letters_back(letters: Letters) -> None:
     """The withdrawn letters of appeals added again (``appeal add``, ``import appeals``)."""
     if letters.restored_total:
-        by_status = ", ".join(f"{n:,} {status}" for status, n in sorted(letters.restored.items()))
+        by_status = by_their_status(letters.restored)
         say(f"Brought back {letters.restored_total:,} letter(s) withdrawn by an earlier "
             f"appeal remove ({by_status}).")  # fmt: skip
     if letters.thanks_restored:
@@ -120,7 +125,7 @@ def say_letters_back(letters: Letters) -> None:
 
 def _letters_withdrawn(letters: Letters, which: str = "not yet sent") -> str:
     if letters.withdrawn_total:
-        by_status = ", ".join(f"{n:,} {status}" for status, n in sorted(letters.withdrawn.items()))
+        by_status = by_their_status(letters.withdrawn)
         line = f"Withdrew {letters.withdrawn_total:,} letter(s) {which} ({by_status})"
     else:
         line = "No letters were pending"

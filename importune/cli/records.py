@@ -18,6 +18,7 @@ from importune.cli._common import (
     workspace,
 )
 from importune.cli.coordinate import (
+    by_their_status,
     say_appeal_removed,
     say_died,
     say_letters_back,
@@ -435,9 +436,8 @@ def member_edit(
                 row = store.edit("members", row["id"], raw)
     say(f"Member {row['slug']} belongs to the group again: letters are written in their name.")
     if letters.restored_total:
-        by_status = ", ".join(f"{n:,} {status}" for status, n in sorted(letters.restored.items()))
         say(f"Brought back {letters.restored_total:,} of their letter(s) withdrawn when they "
-            f"left ({by_status}).")  # fmt: skip
+            f"left ({by_their_status(letters.restored)}).")  # fmt: skip
     if not row["address"]:
         say(f"Their return address: importune member edit {row['slug']} --address ADDRESS")
 
