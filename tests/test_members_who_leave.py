@@ -168,6 +168,9 @@ def test_a_member_back_gets_back_their_letters_that_would_be_written_now(
         "if they are back, importune member edit anna-schmidt --back); for another of the "
         "same name, give this one a slug of its own"
     )
+    # Back and the fields given, or neither: a bad e-mail leaves her gone.
+    assert "not an e-mail address" in refused("member", "edit", "anna-schmidt", "--back",
+                                              "--email", "anna at home")  # fmt: skip
     said = ok("member", "edit", "anna-schmidt", "--back", "--address", ANNA_ADDRESS).stdout
     assert "Member anna-schmidt belongs to the group again" in said
     assert "Brought back 1 of their letter(s) withdrawn when they left (1 generated)." in said
