@@ -899,7 +899,7 @@ class Composer:
             language = context.get("language") or (match["lang"] if match else DEFAULT_LANGUAGE)
         else:
             case = context.get("case")
-            relative, language = self._find_named(
+            relative, language = self.find_named(
                 name,
                 context.get("language") or DEFAULT_LANGUAGE,
                 case.get("slug") if isinstance(case, Mapping) else None,
@@ -907,7 +907,10 @@ class Composer:
         full = {"today": self.today, "group": self.group, "language": language, **context}
         return tidy(self._render(relative, full))
 
-    def _find_named(self, name: str, language: str, case_slug: str | None) -> tuple[str, str]:
+    def find_named(self, name: str, language: str, case_slug: str | None) -> tuple[str, str]:
+        """A template that is not a letter (``announce``), found as :meth:`render_named`
+        finds it: its path in the letters folder and its language (English when there is
+        none in ``language``)."""
         if not records.TEMPLATE_NAME_RE.match(name):
             raise TemplateError(f"template name {name!r} is not a plain name")
         if not _LANGUAGE_RE.match(language):

@@ -667,12 +667,30 @@ def check_released(case: Mapping[str, Any]) -> None:
         )
 
 
-def announcement(store: Store, ref: str, letters_dir: Path, today: dt.date | None = None) -> str:
-    """The release announcement of one case, rendered from ``announce`` in the letters folder.
+@dataclass
+class Announcement:
+    """A case's release announcement: its text, and the language it is written in (the
+    one asked for, else English when the letters folder has no template in it)."""
+
+    text: str
+    language: str
+    template: str  # the template it was rendered from, relative to the letters folder
+    asked: str  # the language asked for
+
+
+def announcement(
+    store: Store,
+    ref: str,
+    letters_dir: Path,
+    today: dt.date | None = None,
+    language: str | None = None,
+) -> Announcement:
+    """The release announcement of one case, rendered from ``announce`` in the letters
+    folder, in ``language`` (``announce.<language>.md.j2``, else the English one).
 
     The template gets the case, its events (oldest first), the tally and the group.
     """
-    from importune.compose import Composer
+    from importune.compose import DEFAULT_LANGUAGE, Composer
 
     case = store.get("cases", ref)
     check_released(case)
@@ -683,5 +701,8 @@ def announcement(store: Store, ref: str, letters_dir: Path, today: dt.date | Non
             "run 'importune group set --name NAME'"
         )
     composer = Composer(letters_dir, group, today or dt.date.today())
-    context = {"case": case, "events": events(store, case["id"]), "tally": tally(store, case)}
-    return composer.render_named("announce", context)
+    asked = records.parse_language(language, "--language") if language else DEFAULT_LANGUAGE
+    template, found = composer.find_named("announce", asked, case["slug"])
+    context = {"case": case, "events": events(store, case["id"]), "tally": tally(store, case),
+               "language": found}  # fmt: skip
+    return Announcement(composer.render_named(template, context), found, template, asked)

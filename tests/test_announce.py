@@ -109,6 +109,31 @@ def test_announce_uses_the_groups_own_template(released: Path, ok: Run) -> None:
     assert "## Join us" in out and "## Get involved" not in out
 
 
+def test_announce_in_the_groups_language(
+    released: Path, ok: Run, refused: Callable[..., str]
+) -> None:
+    """``--language`` picks ``announce.LL.md.j2``: its dates and country names are in that
+    language. Without such a template the announcement is the English one, and stderr
+    says so (stdout stays the announcement, for a redirect)."""
+    result = ok("case", "announce", "yusuf-dzhumaev", "--language", "German")
+    assert result.stdout == ANNOUNCEMENT
+    assert result.stderr == (
+        "No announcement template in 'de': written in English, from announce.en.md.j2 "
+        "(add letters/announce.de.md.j2 to write it in 'de').\n"
+    )
+    english = Path("letters/announce.en.md.j2").read_text(encoding="utf-8")
+    german = english.replace("is free", "ist frei")
+    Path("letters/announce.de.md.j2").write_text(german, encoding="utf-8")
+    result = ok("case", "announce", "yusuf-dzhumaev", "--language", "de")
+    assert result.stdout.splitlines()[:3] == [
+        "# Yusuf Dzhumaev of Usbekistan ist frei",
+        "",
+        "*Global Importune · 29. Dezember 2011 · Karakul, Usbekistan*",
+    ]
+    assert result.stderr == ""
+    assert "is not a language" in refused("case", "announce", "yusuf-dzhumaev", "--language", "x")
+
+
 def test_announce_refuses_a_case_not_released(released: Path, refused: Callable[..., str]) -> None:
     message = refused("case", "announce", "still-held", "-o", "post.md")
     assert message == (

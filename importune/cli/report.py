@@ -81,6 +81,13 @@ def announce(
         Path | None,
         typer.Option("-o", "--output", metavar="FILE", help="Write it to FILE (Markdown)."),
     ] = None,
+    language: Annotated[
+        str | None,
+        typer.Option(
+            help="Its language (ISO 639-1 code or English name), from announce.LL.md.j2 "
+            "(default: en)."
+        ),
+    ] = None,
 ) -> None:
     """Write a released case's announcement, as the group publishes it (Markdown)."""
     from importune import report as core
@@ -88,9 +95,16 @@ def announce(
 
     conf = settings(ctx)
     with workspace(ctx) as store:
-        text = core.announcement(store, case, conf.letters_path)
+        made = core.announcement(store, case, conf.letters_path, language=language)
+    if made.language != made.asked:
+        # On stderr: stdout is the announcement, as it is, for a redirect.
+        sys.stderr.write(
+            f"No announcement template in {made.asked!r}: written in English, from "
+            f"{made.template} (add letters/announce.{made.asked}.md.j2 to write it in "
+            f"{made.asked!r}).\n"
+        )
     if output is None:
-        sys.stdout.write(text)
+        sys.stdout.write(made.text)
         return
-    write_file(output, text)
+    write_file(output, made.text)
     say(f"Wrote the announcement to {output}.")
