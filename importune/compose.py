@@ -513,9 +513,38 @@ class _CompiledTemplates(FileSystemBytecodeCache):
 
     def dump_bytecode(self, bucket: Bucket) -> None:
         """An entry that cannot be written (a full disk) is simply not kept: the letters
-        are made all the same."""
+        are made all the same. A process that writes one also clears out the old ones,
+        once (see :meth:`prune`)."""
         with contextlib.suppress(OSError):
             super().dump_bytecode(bucket)
+        if not _CompiledTemplates.pruned:
+            _CompiledTemplates.pruned = True
+            self.prune()
+
+    pruned = False
+    """Whether this process has cleared out the old entries already."""
+
+    def prune(self, now: float | None = None) -> int:
+        """Remove importune's entries written more than :data:`CACHE_DAYS` days ago: those
+        of a template edited since, or of an earlier importune, are never read again. An
+        entry still in use is compiled and written again at its next use (a few tens of
+        milliseconds). Other programs' entries are left alone. Returns how many went."""
+        cutoff = (now if now is not None else dt.datetime.now().timestamp()) - CACHE_DAYS * 86400
+        prefix, suffix = self.pattern.split("%s")
+        removed = 0
+        with contextlib.suppress(OSError), os.scandir(self.directory) as entries:
+            for entry in entries:
+                if not (entry.name.startswith(prefix) and entry.name.endswith(suffix)):
+                    continue
+                with contextlib.suppress(OSError):
+                    if entry.stat(follow_symlinks=False).st_mtime < cutoff:
+                        os.remove(entry.path)
+                        removed += 1
+        return removed
+
+
+CACHE_DAYS = 60
+"""Days an entry of the compiled templates' cache is kept after it was written."""
 
 
 def _code_key() -> str:

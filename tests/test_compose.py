@@ -502,6 +502,37 @@ def test_a_cache_that_cannot_be_written_changes_no_letter(letters, template_cach
     assert sorted(template_cache.glob("importune-*")) == before
 
 
+def test_old_entries_of_the_cache_are_cleared_out_once_a_process(
+    letters, template_cache, monkeypatch
+):
+    """Entries of an edited template or an earlier importune are never read again: the
+    first process that writes an entry removes importune's entries written more than
+    CACHE_DAYS ago, and leaves other programs' entries alone."""
+    from importune import compose
+
+    monkeypatch.setattr(compose._CompiledTemplates, "pruned", False)
+    template_cache.mkdir(mode=0o700)
+    now = dt.datetime.now().timestamp()
+    ages = {"importune-old.cache": 61, "importune-recent.cache": 10, "__jinja2_other.cache": 90}
+    for name, days in ages.items():
+        (template_cache / name).write_bytes(b"x")
+        os.utime(template_cache / name, (now - days * 86400, now - days * 86400))
+
+    Composer(letters, GROUP, TODAY).compose(CASE, OFFICIAL, MEMBER, APPEAL)
+    left = {path.name for path in template_cache.iterdir()}
+    assert "importune-old.cache" not in left
+    assert {"importune-recent.cache", "__jinja2_other.cache"} <= left
+    assert len(left) == 3  # and the entry just written
+
+    # Once a process: another old entry stays until the next process writes one.
+    (template_cache / "importune-old.cache").write_bytes(b"x")
+    os.utime(template_cache / "importune-old.cache", (now - 61 * 86400, now - 61 * 86400))
+    write(letters, "thanks.en.txt.j2", "Subject: Thank you\n\nThank you.\n")
+    thanks = {**APPEAL, "template": "thanks"}
+    Composer(letters, GROUP, TODAY).compose(CASE, OFFICIAL, MEMBER, thanks)
+    assert (template_cache / "importune-old.cache").exists()
+
+
 def test_the_template_cache_can_be_turned_off(letters, template_cache, monkeypatch):
     monkeypatch.setenv("IMPORTUNE_NO_TEMPLATE_CACHE", "1")
     Composer(letters, GROUP, TODAY).compose(CASE, OFFICIAL, MEMBER, APPEAL)
