@@ -122,7 +122,7 @@ def main() -> None:
         if not (against / "importune" / "__init__.py").is_file():
             # PYTHONPATH would not find it, and the installed importune would run instead.
             raise SystemExit(f"--against {against}: not a checkout of importune (no importune/)")
-        compileall.compile_dir(against / "importune", quiet=1)
+        compileall.compile_dir(against / "importune", quiet=1, force=True)
     cases = int(argv[0]) if len(argv) > 0 else 20
     officials = int(argv[1]) if len(argv) > 1 else 10
     runs = int(argv[2]) if len(argv) > 2 else 3
