@@ -533,10 +533,18 @@ def test_appeal_edit_changes_only_what_is_given(
     ]
     ok("appeal", "edit", "1", "1", "--resume", "--language", "English", "--until", "")
     said = ok("appeal", "edit", "yusuf-dzhumaev", "1", "--template", "urgent").stdout
-    assert said == (
-        "Appeal updated: yusuf-dzhumaev → prosecutor-general (urgent, in 'en', active).\n"
-        "Next: importune generate-letters\n"
-    )
+    letters = Path.cwd() / "letters"
+    assert said.splitlines() == [
+        "Appeal updated: yusuf-dzhumaev → prosecutor-general (urgent, in 'en', active).",
+        "Next: importune generate-letters",
+        # No such template yet: kept, with what to do before generate-letters.
+        f"No 'urgent' template in {letters}/ yet: generate-letters refuses this appeal until "
+        f"there is one. Start from the letter of concern: importune templates show concern > "
+        f"{letters}/urgent.en.txt.j2",
+    ]
+    (letters / "urgent.en.txt.j2").write_text("Subject: Urgent\n\nUrgent.\n", encoding="utf-8")
+    said = ok("appeal", "edit", "yusuf-dzhumaev", "1", "--template", "urgent").stdout
+    assert "No 'urgent' template" not in said
     assert sql("SELECT template, language, until, active FROM appeals") == [
         {"template": "urgent", "language": "en", "until": None, "active": 1}
     ]

@@ -14,6 +14,7 @@ from importune.cli._common import (
     options,
     print_json,
     say,
+    settings,
     table,
     workspace,
 )
@@ -469,6 +470,18 @@ def member_remove(ctx: typer.Context, member: Ref) -> None:
 # -- appeal --------------------------------------------------------------------------
 
 
+def say_if_no_template(ctx: typer.Context, template: str, case: str) -> None:
+    """A note when the letters folder has no template of that name yet: the appeal is
+    kept (the template may be written next), but generate-letters would refuse it."""
+    letters = settings(ctx).letters_path
+    folders = [letters / "cases" / case, letters]
+    if any(next(folder.glob(f"{template}.*.txt.j2"), None) for folder in folders):
+        return
+    say(f"No {template!r} template in {letters}/ yet: generate-letters refuses this appeal "
+        f"until there is one. Start from the letter of concern: importune templates show "
+        f"concern > {letters}/{template}.en.txt.j2")  # fmt: skip
+
+
 @appeal_app.command("add")
 def appeal_add(
     ctx: typer.Context,
@@ -500,6 +513,7 @@ def appeal_add(
         say(f"{added} Its --until day, {row['until']}, has passed: it makes no letters.")
     else:
         say(f"{added} Next: importune generate-letters")
+    say_if_no_template(ctx, row["template"], row["case"])
     say_letters_back(back)
     if status == "released":
         say(f"Thank the official: importune generate-letters --case {row['case']} "
@@ -561,6 +575,7 @@ def appeal_edit(
     else:
         say(f"Its letters are skipped and left out of print until: importune appeal edit "
             f"{row['case']} {row['official']} --resume")  # fmt: skip
+    say_if_no_template(ctx, row["template"], row["case"])
 
 
 @appeal_app.command("remove")
