@@ -384,10 +384,12 @@ class Removed:
     sent: int = 0
 
 
-_MEMBER_LETTERS = (
-    "SELECT l.id, l.case_id, l.official_id, l.member_id, l.template, l.language, l.status, "
-    "l.printed_at FROM letters AS l WHERE l.member_id = ?"
+_LETTER_COLUMNS = (
+    "l.id, l.case_id, l.official_id, l.member_id, l.template, l.language, l.status, "
+    "l.printed_at"
 )
+"""What a member's letters are read with: enough to count them (:func:`_identity`) and
+to give them back the status they had (:func:`_restored_status`)."""
 
 
 def remove_member(
@@ -400,7 +402,10 @@ def remove_member(
     written in their name any more, and personal data that nothing needs is not kept."""
     with store.atomic():
         member = store.get("members", ref)
-        rows = store.query(f"{_MEMBER_LETTERS} ORDER BY l.id", [member["id"]])
+        rows = store.query(
+            f"SELECT {_LETTER_COLUMNS} FROM letters AS l WHERE l.member_id = ? ORDER BY l.id",
+            [member["id"]],
+        )
         if not rows:
             return Removed(store.remove("members", member["id"]))
         if member["left_on"]:
@@ -428,13 +433,13 @@ def member_back(store: Store, ref: str | int) -> tuple[dict[str, Any], Letters]:
         if not member["left_on"]:
             raise Conflict(f"member {member['slug']!r} has not left the group")
         rows = store.query(
-            f"{_MEMBER_LETTERS} AND l.status = 'withdrawn' "
-            "AND EXISTS (SELECT 1 FROM appeals AS a WHERE a.case_id = l.case_id "
-            "AND a.official_id = l.official_id) ORDER BY l.id",
+            f"SELECT {_LETTER_COLUMNS}, c.status AS case_status FROM letters AS l "
+            "JOIN cases AS c ON c.id = l.case_id WHERE l.member_id = ? "
+            "AND l.status = 'withdrawn' AND EXISTS (SELECT 1 FROM appeals AS a "
+            "WHERE a.case_id = l.case_id AND a.official_id = l.official_id)",
             [member["id"]],
         )
-        status = {row["id"]: row["status"] for row in store.query("SELECT id, status FROM cases")}
-        restore = [row for row in rows if _written_now(status[row["case_id"]], row["template"])]
+        restore = [row for row in rows if _written_now(row["case_status"], row["template"])]
         _withdraw_and_restore(store, withdraw=[], restore=restore, stamp="")
         store.conn.execute("UPDATE members SET left_on = NULL WHERE id = ?", [member["id"]])
     return {**member, "left_on": None}, Letters(restored=_count(restore, _restored_status))

@@ -423,38 +423,44 @@ class Store:
         )
         return self.query(sql, params)
 
+    def _appeal(self, case: str, official: str) -> dict[str, Any]:
+        """One appeal, as :meth:`appeals` gives it, with its case's and official's ids."""
+        case_row = self.get("cases", case)
+        official_row = self.get("officials", official)
+        rows = self.query(
+            "SELECT id, template, language, until, active FROM appeals "
+            "WHERE case_id = ? AND official_id = ?",
+            [case_row["id"], official_row["id"]],
+        )
+        if not rows:
+            raise NotFound(f"no appeal to {official_row['slug']!r} for case {case_row['slug']!r}")
+        return {"case": case_row["slug"], "official": official_row["slug"], **rows[0],
+                "case_id": case_row["id"], "official_id": official_row["id"]}  # fmt: skip
+
     def edit_appeal(self, case: str, official: str, raw: Mapping[str, Any]) -> dict[str, Any]:
         """Change the given fields of an appeal (template, language, until, active); its
         row as :meth:`appeals` gives it. Its letters follow at the next run: a paused or
         ended appeal's letters are skipped and left out of ``print``, a new template or
         language makes new ones."""
-        case_row = self.get("cases", case)
-        official_row = self.get("officials", official)
-        rows = self.appeals(case, official)
-        if not rows:
-            raise NotFound(f"no appeal to {official_row['slug']!r} for case {case_row['slug']!r}")
+        appeal = self._appeal(case, official)
         given = {key: value for key, value in raw.items() if value is not None}
-        if not given or {"case", "official"} & set(given):
+        if not given:
             raise InvalidInput(
-                f"nothing to change for the appeal to {official_row['slug']!r} for case "
-                f"{case_row['slug']!r}: give --template, --language, --until, --pause or --resume"
+                f"nothing to change for the appeal to {appeal['official']!r} for case "
+                f"{appeal['case']!r}: give --template, --language, --until, --pause or --resume"
             )
         changes = records.normalise("appeals", given, partial=True)
         with self.atomic():
-            self.db.table("appeals").update(rows[0]["id"], changes)
-        return self.appeals(case, official)[0]
+            self.db.table("appeals").update(appeal["id"], changes)
+        return {**appeal, **changes}
 
     def remove_appeal(self, case: str, official: str) -> dict[str, Any]:
         """Delete an appeal; its row as :meth:`appeals` gives it, with its case's and
         official's ids (their letters are the caller's: see ``coordinate.remove_appeal``)."""
-        case_row = self.get("cases", case)
-        official_row = self.get("officials", official)
-        rows = self.appeals(case, official)
-        if not rows:
-            raise NotFound(f"no appeal to {official_row['slug']!r} for case {case_row['slug']!r}")
+        appeal = self._appeal(case, official)
         with self.atomic():
-            self.conn.execute("DELETE FROM appeals WHERE id = ?", [rows[0]["id"]])
-        return {**rows[0], "case_id": case_row["id"], "official_id": official_row["id"]}
+            self.conn.execute("DELETE FROM appeals WHERE id = ?", [appeal["id"]])
+        return appeal
 
     # -- the group's settings ---------------------------------------------------
 

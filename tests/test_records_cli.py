@@ -484,6 +484,29 @@ def test_appeal_add_list_remove(ok: Run, yusuf: Any, prosecutor: Any, sql: Sql) 
     assert sql("SELECT count(*) AS n FROM officials")[0]["n"] == 2
 
 
+def test_appeal_add_with_a_template_not_written_yet_says_what_to_do_first(
+    ok: Run, yusuf: Any, prosecutor: Any
+) -> None:
+    said = ok("appeal", "add", "yusuf-dzhumaev", "prosecutor-general", "--template", "urgent")
+    letters = Path.cwd() / "letters"
+    assert said.stdout.splitlines() == [
+        "Appeal added: yusuf-dzhumaev → prosecutor-general (urgent).",
+        f"No 'urgent' template in {letters}/ yet: generate-letters refuses this appeal until "
+        f"there is one. Start from the letter of concern: importune templates show concern > "
+        f"{letters}/urgent.en.txt.j2",
+    ]
+    # A case's own template counts too.
+    own = letters / "cases" / "yusuf-dzhumaev"
+    own.mkdir(parents=True)
+    (own / "urgent.ru.txt.j2").write_text("Subject: Срочно\n\nСрочно.\n", encoding="utf-8")
+    ok("appeal", "remove", "yusuf-dzhumaev", "prosecutor-general")
+    said = ok("appeal", "add", "yusuf-dzhumaev", "prosecutor-general", "--template", "urgent")
+    assert said.stdout.splitlines() == [
+        "Appeal added: yusuf-dzhumaev → prosecutor-general (urgent). "
+        "Next: importune generate-letters"
+    ]
+
+
 def test_appeal_add_says_when_it_makes_no_letter(ok: Run, yusuf: Any, prosecutor: Any) -> None:
     ok("official", "add", "Javlon Vakhabov", "--slug", "ambassador", "--country", "US",
        "--address", "1746 Massachusetts Avenue NW\nWashington, DC 20036")  # fmt: skip
@@ -536,15 +559,18 @@ def test_appeal_edit_changes_only_what_is_given(
     letters = Path.cwd() / "letters"
     assert said.splitlines() == [
         "Appeal updated: yusuf-dzhumaev → prosecutor-general (urgent, in 'en', active).",
-        "Next: importune generate-letters",
-        # No such template yet: kept, with what to do before generate-letters.
+        # No such template yet: kept, with what to do before generate-letters (not "Next:
+        # importune generate-letters", which would refuse it).
         f"No 'urgent' template in {letters}/ yet: generate-letters refuses this appeal until "
         f"there is one. Start from the letter of concern: importune templates show concern > "
         f"{letters}/urgent.en.txt.j2",
     ]
     (letters / "urgent.en.txt.j2").write_text("Subject: Urgent\n\nUrgent.\n", encoding="utf-8")
     said = ok("appeal", "edit", "yusuf-dzhumaev", "1", "--template", "urgent").stdout
-    assert "No 'urgent' template" not in said
+    assert said.splitlines() == [
+        "Appeal updated: yusuf-dzhumaev → prosecutor-general (urgent, in 'en', active).",
+        "Next: importune generate-letters",
+    ]
     assert sql("SELECT template, language, until, active FROM appeals") == [
         {"template": "urgent", "language": "en", "until": None, "active": 1}
     ]

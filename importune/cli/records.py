@@ -433,7 +433,7 @@ def member_edit(
 
         with store.atomic():  # back and the fields given, or neither
             row, letters = member_back(store, member)
-            if any(value is not None for value in raw.values()):
+            if raw:
                 row = store.edit("members", row["id"], raw)
     say(f"Member {row['slug']} belongs to the group again: letters are written in their name.")
     if letters.restored_total:
@@ -470,16 +470,19 @@ def member_remove(ctx: typer.Context, member: Ref) -> None:
 # -- appeal --------------------------------------------------------------------------
 
 
-def say_if_no_template(ctx: typer.Context, template: str, case: str) -> None:
-    """A note when the letters folder has no template of that name yet: the appeal is
-    kept (the template may be written next), but generate-letters would refuse it."""
+def no_template(ctx: typer.Context, template: str, case: str) -> str | None:
+    """What to say when the letters folder has no template of that name yet: the appeal is
+    kept (the template may be written next), but generate-letters would refuse it. Files
+    are looked for, not compiled: a one-off command need not load Jinja2."""
     letters = settings(ctx).letters_path
     folders = [letters / "cases" / case, letters]
     if any(next(folder.glob(f"{template}.*.txt.j2"), None) for folder in folders):
-        return
-    say(f"No {template!r} template in {letters}/ yet: generate-letters refuses this appeal "
+        return None
+    return (
+        f"No {template!r} template in {letters}/ yet: generate-letters refuses this appeal "
         f"until there is one. Start from the letter of concern: importune templates show "
-        f"concern > {letters}/{template}.en.txt.j2")  # fmt: skip
+        f"concern > {letters}/{template}.en.txt.j2"
+    )
 
 
 @appeal_app.command("add")
@@ -506,14 +509,16 @@ def appeal_add(
         row = store.appeals(case, official)[0]
         status = store.get("cases", row["case"])["status"]
     added = f"Appeal added: {row['case']} → {row['official']} ({row['template']})."
-    # The next step, unless the appeal makes no letter of concern now.
+    missing = no_template(ctx, row["template"], row["case"])
+    # The next step, unless the appeal makes no letter of concern now, or cannot yet.
     if status not in HELD:
         say(f"{added} Case {row['case']!r} is {status}: no letter of concern is made for it.")
     elif row["until"] and row["until"] < dt.date.today().isoformat():
         say(f"{added} Its --until day, {row['until']}, has passed: it makes no letters.")
     else:
-        say(f"{added} Next: importune generate-letters")
-    say_if_no_template(ctx, row["template"], row["case"])
+        say(added if missing else f"{added} Next: importune generate-letters")
+    if missing:
+        say(missing)
     say_letters_back(back)
     if status == "released":
         say(f"Thank the official: importune generate-letters --case {row['case']} "
@@ -570,12 +575,14 @@ def appeal_edit(
     in_language = f", in {row['language']!r}" if row["language"] else ""
     say(f"Appeal updated: {row['case']} → {row['official']} ({row['template']}{in_language}"
         f"{until_text}, {state}).")  # fmt: skip
-    if row["active"]:
-        say("Next: importune generate-letters")
-    else:
+    missing = no_template(ctx, row["template"], row["case"])
+    if not row["active"]:
         say(f"Its letters are skipped and left out of print until: importune appeal edit "
             f"{row['case']} {row['official']} --resume")  # fmt: skip
-    say_if_no_template(ctx, row["template"], row["case"])
+    elif not missing:
+        say("Next: importune generate-letters")
+    if missing:
+        say(missing)
 
 
 @appeal_app.command("remove")
