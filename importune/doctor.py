@@ -22,6 +22,8 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from importune.wording import agree, count
+
 if TYPE_CHECKING:
     from importune.compose import Composer
     from importune.store import Store
@@ -263,7 +265,8 @@ def examine(store: Store, letters_dir: Path, today: dt.date | None = None) -> li
             "cases",
             slug,
             "status",
-            f"{case['status']}{on}, yet {row['n']} letter(s) are still to be printed or posted",
+            f"{case['status']}{on}, yet {count(row['n'], 'letter')} {agree(row['n'], 'is', 'are')} "
+            "still to be printed or posted",
             fix,
         )
 
@@ -285,15 +288,17 @@ def examine(store: Store, letters_dir: Path, today: dt.date | None = None) -> li
         if case is None or official is None:
             continue
         pair = f"{case['slug']} {official['slug']}"
+        them = agree(row["n"], "it", "them")
         add(
             WARNING,
             "pending-without-appeal",
             "appeals",
             f"{case['slug']}/{official['slug']}",
             None,
-            f"no appeal, yet {row['n']} letter(s) of it are still to be printed or posted: "
-            "print leaves them out, but mark-sent --member would count them posted",
-            f"withdraw them: importune appeal add {pair}, then importune appeal remove {pair}",
+            f"no appeal, yet {count(row['n'], 'letter')} of it "
+            f"{agree(row['n'], 'is', 'are')} still to be printed or posted: "
+            f"print leaves {them} out, but mark-sent --member would count {them} posted",
+            f"withdraw {them}: importune appeal add {pair}, then importune appeal remove {pair}",
         )
 
     # -- officials ------------------------------------------------------------------------------
@@ -351,14 +356,15 @@ def examine(store: Store, letters_dir: Path, today: dt.date | None = None) -> li
     for row in pending:
         member = gone[row["member_id"]]
         slug, left = member["slug"], member["left_on"]
+        theirs = f"{count(row['n'], 'letter')} of theirs {agree(row['n'], 'is', 'are')}"
+        them, are = agree(row["n"], "it", "them"), agree(row["n"], "it is", "they are")
         if row["status"] == "printed":
-            message = (f"left the group on {left}, yet {row['n']} letter(s) of theirs are "
-                       "printed and not marked sent: the tally counts them once they are")
-            fix = f"if they posted them: importune mark-sent --member {slug}"
+            message = (f"left the group on {left}, yet {theirs} printed and not marked "
+                       f"sent: the tally counts {them} once {are}")
+            fix = f"if they posted {them}: importune mark-sent --member {slug}"
         else:
-            message = (f"left the group on {left}, yet {row['n']} letter(s) of theirs are "
-                       "generated: no one will print them")
-            fix = (f"withdraw them: importune member edit {slug} --back, then importune "
+            message = f"left the group on {left}, yet {theirs} generated: no one will print {them}"
+            fix = (f"withdraw {them}: importune member edit {slug} --back, then importune "
                    f"member remove {slug}")
         add(WARNING, "pending-of-member-who-left", "members", slug, None, message, fix)
     if _blank(group.get("name")) and members:
@@ -456,7 +462,7 @@ def _letters(
     for problem, names in failures.items():
         if problem in seen:
             continue
-        more = f" (and {len(names) - 1} other appeal(s))" if len(names) > 1 else ""
+        more = f" (and {count(len(names) - 1, 'other appeal')})" if len(names) > 1 else ""
         found.append(
             Finding(
                 ERROR,
@@ -469,7 +475,7 @@ def _letters(
             )
         )
     for (template, wanted, relative), names in fallbacks.items():
-        more = f" (and {len(names) - 1} other appeal(s))" if len(names) > 1 else ""
+        more = f" (and {count(len(names) - 1, 'other appeal')})" if len(names) > 1 else ""
         found.append(
             Finding(
                 WARNING,

@@ -67,6 +67,7 @@ from importune.generate import (
     printed_before,
 )
 from importune.store import Store
+from importune.wording import count
 
 J = TypeVar("J")
 
@@ -798,7 +799,7 @@ def _why_no_appeals(store: Store) -> str:
         f"{freed} for a case no longer held (released or deceased)" if freed else "",
         f"{paused} paused or past {its} --until date" if paused else "",
     ]
-    return f": of {len(rows)} appeal(s), " + " and ".join(filter(None, parts))
+    return f": of {count(len(rows), 'appeal')}, " + " and ".join(filter(None, parts))
 
 
 def _pack_files(letters_dir: Path, case_slugs: set[str]) -> list[tuple[str, Path]]:

@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Any
 
 from importune import records
 from importune.errors import Conflict, ImportuneError, InvalidInput, NotFound, WorkspaceError
+from importune.wording import agree, count
 
 if TYPE_CHECKING:
     import sqlite_utils
@@ -373,8 +374,9 @@ class Store:
         ).fetchone()[0]
         if letters:
             raise Conflict(
-                f"{SINGULAR[kind]} {record['slug']!r} has {letters} letter(s) on record; "
-                f"they would lose their history{self._instead(kind, record)}"
+                f"{SINGULAR[kind]} {record['slug']!r} has {count(letters, 'letter')} on record; "
+                f"{agree(letters, 'it', 'they')} would lose {agree(letters, 'its', 'their')} "
+                f"history{self._instead(kind, record)}"
             )
         with self.atomic():
             self.conn.execute(f"DELETE FROM [{kind}] WHERE id = ?", [record["id"]])

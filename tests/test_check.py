@@ -77,7 +77,7 @@ def test_writing_to_another_countrys_official_is_a_warning(ok: Run, run: Run) ->
     assert out[0].startswith("warning appeal yusuf-dzhumaev/ilham-aliyev, country: ")
     assert "Uzbekistan (UZ)" in out[0] and "Azerbaijan (AZ)" in out[0]
     assert "importune appeal remove yusuf-dzhumaev ilham-aliyev" in out[0]
-    assert out[-1] == "0 error(s), 1 warning(s). Nothing that stops a letter."
+    assert out[-1] == "0 errors, 1 warning. Nothing that stops a letter."
     (finding,) = findings(run)
     assert {"severity", "kind", "record", "field", "message"} <= set(finding)
     assert finding["severity"] == "warning" and finding["kind"] == "other-country"
@@ -110,7 +110,7 @@ def test_what_deserves_a_look_is_a_warning_naming_record_field_and_next_step(
     out = ok("check").stdout.splitlines()
     assert len(out) == 7  # one line a finding, then the count
     assert "member anna-schmidt, address: no return address" in "\n".join(out)
-    assert out[-1] == "0 error(s), 6 warning(s). Nothing that stops a letter."
+    assert out[-1] == "0 errors, 6 warnings. Nothing that stops a letter."
 
 
 @pytest.mark.usefixtures("campaign")
@@ -120,7 +120,7 @@ def test_an_official_with_a_blank_address_is_an_error_while_letters_are_due(run:
     assert result.exit_code == 1
     assert result.stdout.startswith("error   official prosecutor-general, address: ")
     assert "no way to reach them" in result.stdout  # no email or fax either
-    assert "1 error(s), 0 warning(s)." in result.stdout
+    assert "1 error, 0 warnings." in result.stdout
     (finding,) = findings(run, 1)
     assert (finding["severity"], finding["kind"], finding["field"]) == ("error", "no-address",
                                                                         "address")  # fmt: skip
@@ -215,7 +215,7 @@ def test_as_a_real_process_piped_one_line_a_finding(tmp_path: Path) -> None:
     lines = done.stdout.splitlines()
     assert lines[0].startswith("error   official prosecutor-general, address: no postal address")
     assert lines[0].endswith("importune official edit prosecutor-general --address ADDRESS")
-    assert lines[-1].startswith("1 error(s), 0 warning(s).")
+    assert lines[-1].startswith("1 error, 0 warnings.")
     assert len(lines) == 2 and done.stderr == ""
 
 
@@ -270,9 +270,9 @@ def test_letters_pending_for_a_removed_appeal_are_a_warning(ok: Run, run: Run) -
         kinds(found)
     )
     (finding,) = [f for f in found if f["kind"] == "pending-without-appeal"]
-    assert "yet 1 letter(s) of it are still to be printed or posted" in finding["message"]
+    assert "yet 1 letter of it is still to be printed or posted" in finding["message"]
     assert finding["fix"] == (
-        "withdraw them: importune appeal add yusuf-dzhumaev prosecutor-general, then "
+        "withdraw it: importune appeal add yusuf-dzhumaev prosecutor-general, then "
         "importune appeal remove yusuf-dzhumaev prosecutor-general"
     )
     ok("appeal", "add", "yusuf-dzhumaev", "prosecutor-general")

@@ -240,8 +240,8 @@ def test_a_release_is_today_by_default(ok: Run, sql: Sql) -> None:
 def test_release_withdraws_every_letter_not_yet_sent(ok: Run, sql: Sql) -> None:
     said = ok("case", "release", YUSUF, "--on", "2024-06-01").stdout
     assert (
-        "Withdrew 3 letter(s) not yet sent (1 generated, 2 printed); "
-        "1 letter(s) already sent stay sent."
+        "Withdrew 3 letters not yet sent (1 generated, 2 printed); "
+        "1 letter already sent stays sent."
     ) in said
     after = yusufs_letters(sql)
     expected = {**BEFORE, **{k: "withdrawn" for k, v in BEFORE.items() if v != "sent"}}
@@ -342,8 +342,8 @@ def test_undoing_a_release_brings_the_letters_back(ok: Run, sql: Sql) -> None:
     ok("case", "release", YUSUF, "--on", "2024-06-01")
     said = ok("case", "edit", YUSUF, "--status", "detained").stdout
     assert "Release of 2024-06-01 undone: released_on cleared" in said
-    assert "3 letter(s) pending again (1 generated, 2 printed)." in said
-    assert "1 letter(s) already sent stay sent." in said
+    assert "3 letters pending again (1 generated, 2 printed)." in said
+    assert "1 letter already sent stays sent." in said
 
     after = yusufs_letters(sql)
     assert {k: r["status"] for k, r in after.items()} == in_both_formats(BEFORE)
@@ -365,8 +365,8 @@ def test_a_death_withdraws_every_letter_not_yet_sent_and_a_mistake_is_undone(
     letters not yet sent are withdrawn (print refuses them); taken back, they return."""
     said = ok("case", "edit", YUSUF, "--status", "deceased").stdout
     assert (
-        "Withdrew 3 letter(s) not yet sent, never to be printed (1 generated, 2 printed); "
-        "1 letter(s) already sent stay sent."
+        "Withdrew 3 letters not yet sent, never to be printed (1 generated, 2 printed); "
+        "1 letter already sent stays sent."
     ) in said
     assert f"importune case edit {YUSUF} --status detained" in said
     expected = {**BEFORE, **{k: "withdrawn" for k, v in BEFORE.items() if v != "sent"}}
@@ -380,7 +380,7 @@ def test_a_death_withdraws_every_letter_not_yet_sent_and_a_mistake_is_undone(
     assert others == [{"status": "generated"}]
 
     said = ok("case", "edit", YUSUF, "--status", "detained").stdout
-    assert "3 letter(s) pending again (1 generated, 2 printed)." in said
+    assert "3 letters pending again (1 generated, 2 printed)." in said
     after = yusufs_letters(sql)
     assert {k: r["status"] for k, r in after.items()} == in_both_formats(BEFORE)
     assert all(row["withdrawn_at"] is None for row in after.values())
@@ -418,10 +418,10 @@ def test_undo_withdraws_thanks_and_a_new_release_brings_them_back(ok: Run, sql: 
         return {r["status"] for r in sql("SELECT status FROM letters WHERE template = 'thanks'")}
 
     said = ok("case", "edit", YUSUF, "--status", "unknown").stdout
-    assert "4 thank-you letter(s) withdrawn." in said
+    assert "4 thank-you letters withdrawn." in said
     assert thanks() == {"withdrawn"}
     said = ok("case", "release", YUSUF, "--on", "2024-06-01").stdout
-    assert "4 thank-you letter(s) back" in said
+    assert "4 thank-you letters back" in said
     assert thanks() == {"generated"}
     assert set(statuses(sql).values()) == {"withdrawn", "sent"}
 
@@ -448,7 +448,7 @@ def test_removing_an_appeal_withdraws_its_letters_not_yet_sent(
     said = ok("appeal", "remove", YUSUF, "ambassador").stdout
     assert said.splitlines() == [
         f"Appeal removed: {YUSUF} → ambassador.",
-        "Withdrew 1 letter(s) not yet sent (1 printed); 1 letter(s) already sent stay sent.",
+        "Withdrew 1 letter not yet sent (1 printed); 1 letter already sent stays sent.",
         "print and mark-sent leave them out; adding the appeal again brings them back.",
     ]
     assert statuses(sql) == in_both_formats(marked(BEFORE, hedwig_ambassador="withdrawn"))
@@ -457,7 +457,7 @@ def test_removing_an_appeal_withdraws_its_letters_not_yet_sent(
     assert after[("hedwig-brandauer", "ambassador", "txt")]["printed_at"]  # its history
 
     done = ok("mark-sent", "--member", "hedwig-brandauer", "--case", YUSUF).stdout
-    assert done.startswith("Marked 1 letter(s) sent")  # her letter to the prosecutor only
+    assert done.startswith("Marked 1 letter sent")  # her letter to the prosecutor only
     assert statuses(sql) == in_both_formats(
         marked(BEFORE, hedwig_ambassador="withdrawn", hedwig_prosecutor_general="sent")
     )
@@ -465,7 +465,7 @@ def test_removing_an_appeal_withdraws_its_letters_not_yet_sent(
     assert (case["appeals"], case["letters_sent"], case["letters_withdrawn"]) == (1, 2, 1)
     printed = ok("print", "--member", "tomasz-wielgosz", "--case", YUSUF, "-o",
                  str(tmp_path / "t.pdf")).stdout  # fmt: skip
-    assert printed.startswith("Printed 1 letter(s)")  # to the prosecutor: the appeal left
+    assert printed.startswith("Printed 1 letter")  # to the prosecutor: the appeal left
 
 
 @pytest.mark.usefixtures("campaign")
@@ -475,7 +475,7 @@ def test_an_appeal_added_again_brings_its_letters_back(
     ok("appeal", "remove", YUSUF, "ambassador")
     ok("appeal", "remove", YUSUF, "prosecutor-general")
     said = ok("appeal", "add", YUSUF, "ambassador").stdout
-    assert "Brought back 1 letter(s) withdrawn by an earlier appeal remove (1 printed)." in said
+    assert "Brought back 1 letter withdrawn by an earlier appeal remove (1 printed)." in said
     assert statuses(sql) == in_both_formats(
         marked(BEFORE, hedwig_prosecutor_general="withdrawn", tomasz_prosecutor_general="withdrawn")
     )
@@ -484,7 +484,7 @@ def test_an_appeal_added_again_brings_its_letters_back(
     appeals.write_text(f"case,official\n{YUSUF},prosecutor-general\n")
     said = ok("import", "appeals", str(appeals)).stdout
     assert said.splitlines()[1] == (
-        "Brought back 2 letter(s) withdrawn by an earlier appeal remove (1 generated, 1 printed)."
+        "Brought back 2 letters withdrawn by an earlier appeal remove (1 generated, 1 printed)."
     )
     after = yusufs_letters(sql)
     assert {k: r["status"] for k, r in after.items()} == in_both_formats(BEFORE)
@@ -500,7 +500,7 @@ def test_a_release_undone_leaves_a_removed_appeals_letters_withdrawn(ok: Run, sq
     said = ok("appeal", "remove", YUSUF, "ambassador").stdout
     # Released, the appeal's letters of concern were withdrawn already; its thank-you
     # letters (one per member) are withdrawn now.
-    assert "Withdrew 2 letter(s) not yet sent (2 generated)" in said
+    assert "Withdrew 2 letters not yet sent (2 generated)" in said
 
     def thanks() -> dict[str, str]:
         rows = sql("SELECT o.slug, l.status FROM letters l JOIN officials o "
@@ -515,7 +515,7 @@ def test_a_release_undone_leaves_a_removed_appeals_letters_withdrawn(ok: Run, sq
     # Added again while the case is released: its thank-you letters come back, its
     # letters of concern stay withdrawn.
     said = ok("appeal", "add", YUSUF, "ambassador").stdout
-    assert "Brought back 2 thank-you letter(s) withdrawn by an earlier appeal remove." in said
+    assert "Brought back 2 thank-you letters withdrawn by an earlier appeal remove." in said
     assert thanks() == {"ambassador": "generated", "prosecutor-general": "generated"}
     assert set(statuses(sql).values()) == {"withdrawn", "sent"}
 
@@ -529,7 +529,7 @@ def test_a_refused_appeal_remove_changes_nothing(refused: Refused, sql: Sql) -> 
 @pytest.mark.usefixtures("campaign")
 def test_edit_status_released_is_a_release(ok: Run, sql: Sql) -> None:
     said = ok("case", "edit", YUSUF, "--status", "released", "--prison", "Jaslyk").stdout
-    assert f"Updated case {YUSUF}." in said and "Withdrew 3 letter(s)" in said
+    assert f"Updated case {YUSUF}." in said and "Withdrew 3 letters" in said
     today = TODAY.isoformat()
     (case,) = sql("SELECT status, released_on, prison FROM cases WHERE slug = ?", (YUSUF,))
     assert case == {"status": "released", "released_on": today, "prison": "Jaslyk"}

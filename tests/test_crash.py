@@ -242,7 +242,7 @@ def test_print_killed_twice_then_printed_again(pdf: Path) -> None:
         assert not (pdf / PRINTED).exists() or whole_pdf(pdf / PRINTED)
 
     done = run_ok(pdf, "print", "--member", MEMBER)
-    assert f"Printed {MEMBER_LETTERS} letter(s)" in done.stdout
+    assert f"Printed {MEMBER_LETTERS} letters" in done.stdout
     printed_as_recorded(pdf)
     letters = agreement(pdf)
     assert len(letters) == MEMBER_LETTERS * 2

@@ -589,7 +589,7 @@ def test_a_second_run_rewrites_nothing() -> None:
     assert files() == before  # same inodes, same mtimes, same bytes
     assert letter_rows() == rows_before
     result = ok("generate-letters")
-    assert "Wrote 0 letter(s)" in result.stdout and "12 unchanged" in result.stdout
+    assert "Wrote 0 letters" in result.stdout and "12 unchanged" in result.stdout
 
 
 @pytest.mark.usefixtures("campaign")
@@ -654,7 +654,7 @@ def test_dry_run_counts_and_writes_nothing() -> None:
     assert not Path("out").exists()
     assert letter_rows() == []
     result = ok("generate-letters", "--dry-run")
-    assert "Would write 12 letter(s)" in result.stdout
+    assert "Would write 12 letters" in result.stdout
 
     ok("generate-letters")
     before, rows_before = files(), letter_rows()
@@ -733,13 +733,13 @@ def test_a_released_case_and_an_ended_appeal_get_no_letters() -> None:
     said = ok("generate-letters").stdout
     assert "3 unchanged, 9 skipped: 6 case released, 3 appeal ended." in said
     said = ok("generate-letters", "--force").stdout
-    assert said.startswith("Wrote 3 letter(s)")
+    assert said.startswith("Wrote 3 letters")
     assert "0 unchanged, 9 skipped: 6 case released, 3 appeal ended." in said
     ok("appeal", "add", "yusuf-dzhumaev", "xi-jinping", "--template", "thanks")
     ok("appeal", "remove", "narges-mohammadi", "mohseni-ejei")
     ok("appeal", "add", "narges-mohammadi", "mohseni-ejei", "--template", "thanks")
     said = ok("generate-letters").stdout
-    assert said.startswith("Wrote 3 letter(s)")
+    assert said.startswith("Wrote 3 letters")
     assert "0 unchanged, 12 skipped: 6 case released, 3 appeal ended, 3 case still detained." in (
         said
     )
@@ -852,7 +852,7 @@ def test_on_a_terminal_json_is_still_only_json(monkeypatch: pytest.MonkeyPatch) 
     assert report["generated"] == 3
     result = ok("generate-letters", "--force")
     assert "/12" in result.stdout  # the bar's count: this was the terminal's path
-    assert "Wrote 12 letter(s)" in result.stdout
+    assert "Wrote 12 letters" in result.stdout
 
 
 # -- refusals -----------------------------------------------------------------------------------
@@ -943,7 +943,7 @@ def test_an_unknown_format_is_a_usage_error() -> None:
 @pytest.mark.parametrize("folder", ["out[old]", "letters [/draft]"])
 def test_an_output_folder_is_printed_as_named(folder: str) -> None:
     result = ok("generate-letters", "--out", folder, "--case", "ilham-tohti")
-    assert f"Wrote 3 letter(s) to {folder}/;" in result.stdout
+    assert f"Wrote 3 letters to {folder}/;" in result.stdout
     assert len(files(folder)) == 3
     assert {r["path"].split("/ilham-tohti/")[0] for r in letter_rows()} == {folder}
 

@@ -73,10 +73,10 @@ def test_a_member_whom_letters_name_leaves_and_keeps_only_their_name(
     mark_before = statuses(sql, "mark-konrad")
     said = ok("member", "remove", "anna-schmidt").stdout
     assert f"Member anna-schmidt left the group on {TODAY}" in said
-    assert "Withdrew 1 letter(s) not yet printed." in said
-    assert "1 printed letter(s) stay printed: if they posted them, importune mark-sent " \
+    assert "Withdrew 1 letter not yet printed." in said
+    assert "1 printed letter stays printed: if they posted it, importune mark-sent " \
         "--member anna-schmidt" in said  # fmt: skip
-    assert "1 letter(s) sent stay in the tally." in said
+    assert "1 letter sent stays in the tally." in said
     assert "If they come back: importune member edit anna-schmidt --back" in said
 
     (anna,) = sql("SELECT name, address, email, left_on FROM members WHERE slug = 'anna-schmidt'")
@@ -107,7 +107,7 @@ def test_nothing_is_written_or_printed_in_the_name_of_a_member_who_left(
     # Mark is now the only member: print needs no --member.
     assert "signed by mark-konrad" in ok("print").stdout
     # Anna's printed letter may be in the post: it can still be marked sent.
-    assert "Marked 1 letter(s) sent" in ok("mark-sent", "--member", "anna-schmidt").stdout
+    assert "Marked 1 letter sent" in ok("mark-sent", "--member", "anna-schmidt").stdout
     assert "left the group on" in refused("member", "remove", "anna-schmidt")
     ok("member", "remove", "mark-konrad")  # the last one: print has no one to sign for
     assert "this workspace has no members (2 left the group): add one" in refused("print")
@@ -134,16 +134,16 @@ def test_listings_exports_and_checks_know_a_member_who_left(
                  if f["record"] == "anna-schmidt"]  # fmt: skip
     assert about_her == [(
         "pending-of-member-who-left",
-        f"left the group on {TODAY}, yet 1 letter(s) of theirs are printed and not marked "
-        "sent: the tally counts them once they are",
-        "if they posted them: importune mark-sent --member anna-schmidt",
+        f"left the group on {TODAY}, yet 1 letter of theirs is printed and not marked "
+        "sent: the tally counts it once it is",
+        "if they posted it: importune mark-sent --member anna-schmidt",
     )]  # fmt: skip
     # Another program that marks a member gone leaves their letters pending: said too.
     with closing(sqlite3.connect("importune.db")) as conn, conn:
         conn.execute("UPDATE members SET left_on = '2026-01-01' WHERE slug = 'mark-konrad'")
     findings = json.loads(ok("check", "--json").stdout)
     (about_him,) = [f for f in findings if f["record"] == "mark-konrad"]
-    assert about_him["message"].endswith("yet 3 letter(s) of theirs are generated: no one "
+    assert about_him["message"].endswith("yet 3 letters of theirs are generated: no one "
                                          "will print them")  # fmt: skip
     assert about_him["fix"] == ("withdraw them: importune member edit mark-konrad --back, "
                                 "then importune member remove mark-konrad")  # fmt: skip
@@ -173,7 +173,7 @@ def test_a_member_back_gets_back_their_letters_that_would_be_written_now(
                                               "--email", "anna at home")  # fmt: skip
     said = ok("member", "edit", "anna-schmidt", "--back", "--address", ANNA_ADDRESS).stdout
     assert "Member anna-schmidt belongs to the group again" in said
-    assert "Brought back 1 of their letter(s) withdrawn when they left (1 generated)." in said
+    assert "Brought back 1 letter of theirs withdrawn when they left (1 generated)." in said
     assert "--address" not in said  # given with --back: no need to ask for it
     (anna,) = sql("SELECT address, left_on FROM members WHERE slug = 'anna-schmidt'")
     assert anna == {"address": ANNA_ADDRESS, "left_on": None}
@@ -182,7 +182,7 @@ def test_a_member_back_gets_back_their_letters_that_would_be_written_now(
         ("yusuf-dzhumaev", "minister-of-justice"): "printed",
         ("ilham-tohti", "prosecutor-general"): "generated",
     }
-    assert "Printed 2 letter(s) signed by anna-schmidt" in ok(
+    assert "Printed 2 letters signed by anna-schmidt" in ok(
         "print", "--member", "anna-schmidt"
     ).stdout
     assert "has not left the group" in refused("member", "edit", "mark-konrad", "--back")

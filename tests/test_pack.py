@@ -185,7 +185,7 @@ def test_pack_export_of_a_released_case_or_nothing_is_refused(tmp_path: Path) ->
     line = refused("pack", "export", str(tmp_path / "p.zip"))
     # Why, not "add some": every appeal there is for a prisoner now free.
     assert line == (
-        "importune: no active appeals to pack: of 3 appeal(s), "
+        "importune: no active appeals to pack: of 3 appeals, "
         "3 for a case no longer held (released or deceased)"
     )
     assert not (tmp_path / "p.zip").exists()
@@ -204,7 +204,7 @@ def test_pack_export_says_why_no_appeal_is_packed(tmp_path: Path) -> None:
     )
     ok("import", "appeals", str(paused))
     assert refused("pack", "export", str(tmp_path / "p.zip")) == (
-        "importune: no active appeals to pack: of 3 appeal(s), 1 for a case no longer held "
+        "importune: no active appeals to pack: of 3 appeals, 1 for a case no longer held "
         "(released or deceased) and 2 paused or past their --until date"
     )
     assert not (tmp_path / "p.zip").exists()
@@ -216,7 +216,7 @@ def test_pack_export_says_why_no_appeal_is_packed(tmp_path: Path) -> None:
 def test_print_from_a_pack_in_an_empty_folder(pack: Path, elsewhere: Path) -> None:
     result = ok("print", "--pack", str(pack), "--as", "Olga Petrova",
                 "--address", "Nevsky Prospekt 1\n191186 St Petersburg\nRUSSIA")  # fmt: skip
-    assert "Printed 3 letter(s) signed by Olga Petrova to olga-petrova.pdf" in result.stdout
+    assert "Printed 3 letters signed by Olga Petrova to olga-petrova.pdf" in result.stdout
     assert "return address" not in result.stdout
     assert sorted(p.name for p in elsewhere.iterdir()) == ["olga-petrova.pdf"]  # no database
     pages = pdf_pages(elsewhere / "olga-petrova.pdf")
@@ -264,7 +264,7 @@ def test_printing_from_an_old_pack_says_a_prisoner_may_be_free_since(
     note = (f"This pack was made {age} days ago, on {made}: a prisoner may have been freed "
             "since. Before posting, ask your organizer for a newer pack.")  # fmt: skip
     assert (note in said) is noted
-    assert "Printed 3 letter(s)" in said  # a note, not a refusal
+    assert "Printed 3 letters" in said  # a note, not a refusal
 
 
 # -- refusals -----------------------------------------------------------------------------------

@@ -66,7 +66,7 @@ def fake_lp(folder: Path, monkeypatch: pytest.MonkeyPatch, *, fail: bool = False
 
 def test_print_lays_out_every_letter_of_the_member_in_order_one_per_page(workspace: None) -> None:
     result = ok("print", "--member", "hedwig-brandauer")
-    assert "Printed 3 letter(s) signed by hedwig-brandauer" in result.stdout
+    assert "Printed 3 letters signed by hedwig-brandauer" in result.stdout
     assert "mark-sent --member hedwig-brandauer" in result.stdout
     pages = pdf_pages(MEMBER_PDF)
     assert len(pages) == 3
@@ -360,7 +360,7 @@ def test_a_printed_letter_whose_file_is_gone_or_edited_is_printed_again_as_it_wa
     gone.unlink()
     edited.write_text("Dear Sir, I have changed my mind.\n")
     result = ok("print", "--member", "hedwig-brandauer")
-    assert "Printed 3 letter(s)" in result.stdout and "Left out" not in result.stdout
+    assert "Printed 3 letters" in result.stdout and "Left out" not in result.stdout
     assert MEMBER_PDF.read_bytes() == first
     assert {r["status"] for r in rows()} == {"printed"}
     assert not gone.exists()  # a printed letter's file is never written by the check
@@ -383,11 +383,11 @@ def test_letters_printed_before_whose_words_changed_are_named_and_left_as_printe
     ok("case", "edit", "yusuf-dzhumaev", "--name", "Yusuf Jumaev")
     result = ok("print", "--member", "hedwig-brandauer")
     assert (
-        "Left out 2 letter(s) printed before whose words have changed since "
+        "Left out 2 letters printed before whose words have changed since "
         "(yusuf-dzhumaev to ambassador, yusuf-dzhumaev to prosecutor-general): "
         "a printed letter is never written again." in result.stdout
     )
-    assert "Printed 1 letter(s)" in result.stdout
+    assert "Printed 1 letter" in result.stdout
     (page,) = pdf_pages(MEMBER_PDF)
     assert "BELARUS" in page_text(page)
     assert {r["path"]: Path(r["path"]).read_bytes() for r in rows()} == texts
@@ -414,10 +414,10 @@ def test_a_letter_printed_before_in_another_language_is_named_and_left_as_printe
     ok("official", "edit", "aleksandr-lukashenko", "--language", "ru")
     result = ok("print", "--member", "hedwig-brandauer")
     assert (
-        "Left out 1 letter(s) printed before whose words have changed since "
+        "Left out 1 letter printed before whose words have changed since "
         "(ales-bialiatski to aleksandr-lukashenko)" in result.stdout
     )
-    assert "Printed 2 letter(s)" in result.stdout
+    assert "Printed 2 letters" in result.stdout
     assert len(pdf_pages(MEMBER_PDF)) == 2
     (kept,) = rows("o.slug = 'aleksandr-lukashenko' AND m.slug = 'hedwig-brandauer'")
     assert (kept["language"], kept["status"]) == ("en", "printed")
@@ -428,7 +428,7 @@ def test_a_paused_appeal_is_left_out_of_print_until_it_resumes(workspace: None) 
     said = ok("appeal", "edit", "yusuf-dzhumaev", "ambassador", "--pause").stdout
     assert "(concern, paused)" in said
     result = ok("print", "--member", "hedwig-brandauer")
-    assert "Printed 2 letter(s)" in result.stdout
+    assert "Printed 2 letters" in result.stdout
     assert all("UNITED STATES" not in page_text(page) for page in pdf_pages(MEMBER_PDF))
     report = json.loads(ok("generate-letters", "--json").stdout)
     paused = [e for e in report["letters"] if e["official"] == "ambassador"]
@@ -437,7 +437,7 @@ def test_a_paused_appeal_is_left_out_of_print_until_it_resumes(workspace: None) 
     # Posted: the pile printed, not the paused appeal's letter print left out.
     said = ok("mark-sent", "--member", "hedwig-brandauer").stdout
     assert said == (
-        "Marked 2 letter(s) sent on " + dt.date.today().isoformat()
+        "Marked 2 letters sent on " + dt.date.today().isoformat()
         + " (1 of a paused appeal, never printed, left alone).\n"
     )
     (paused,) = rows("o.slug = 'ambassador' AND m.slug = 'hedwig-brandauer'")
@@ -452,7 +452,7 @@ def test_a_paused_appeal_is_left_out_of_print_until_it_resumes(workspace: None) 
 
     ok("appeal", "edit", "yusuf-dzhumaev", "ambassador", "--resume", "--language", "ru")
     result = ok("print", "--member", "hedwig-brandauer")
-    assert "Printed 1 letter(s)" in result.stdout
+    assert "Printed 1 letter" in result.stdout
     assert "UNITED STATES" in page_text(pdf_pages(MEMBER_PDF)[0])
     (letter,) = rows("o.slug = 'ambassador' AND m.slug = 'hedwig-brandauer'")
     assert (letter["language"], letter["status"]) == ("ru", "printed")  # in Russian now

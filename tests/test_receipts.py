@@ -35,7 +35,7 @@ LETTERS = 8  # 2 cases × 2 officials × 2 members
 def campaign(workspace: Path, ok: Run) -> Path:
     """A campaign of 8 letters, written once by a plain run (which leaves a receipt)."""
     build(workspace, cases=2, officials=2, members=2)
-    assert "Wrote 8 letter(s)" in ok("generate-letters").stdout
+    assert "Wrote 8 letters" in ok("generate-letters").stdout
     return workspace
 
 
@@ -99,7 +99,7 @@ def test_a_run_again_with_nothing_changed_is_answered_by_the_receipt(
     before = files(campaign), letter_rows(campaign)
     said, alone = both_ways(campaign, ok, monkeypatch)
     assert alone
-    assert said.startswith(f"Wrote 0 letter(s) to {campaign / 'out'}/; 8 unchanged, 0 skipped.")
+    assert said.startswith(f"Wrote 0 letters to {campaign / 'out'}/; 8 unchanged, 0 skipped.")
     assert (files(campaign), letter_rows(campaign)) == before
 
 
@@ -191,29 +191,29 @@ def _command(*args: str) -> Callable[[Path, Run], None]:
 CHANGES: dict[str, tuple[Callable[[Path, Run], None], str]] = {
     "a member edited": (
         _command("member", "edit", "member-000", "--name", "Member Zero"),
-        "Wrote 4 letter(s)",
+        "Wrote 4 letters",
     ),
     "a member edited by another program": (
         _sql("UPDATE members SET name = 'Member Zero' WHERE slug = 'member-000'"),
-        "Wrote 4 letter(s)",
+        "Wrote 4 letters",
     ),
     "an official's address edited by another program": (
         _sql(
             "UPDATE officials SET address = 'ul. Navoi 1' || char(10) || 'Tashkent' "
             "WHERE slug = 'official-1'"
         ),
-        "Wrote 4 letter(s)",
+        "Wrote 4 letters",
     ),
     "the group's name changed": (
         _command("group", "set", "--name", "Letters from Bristol"),
         "8 unchanged",  # rendered again (the group is in every letter's sources): the same
     ),
-    "a template edited": (_edit_template, "Wrote 8 letter(s)"),
+    "a template edited": (_edit_template, "Wrote 8 letters"),
     "a case's own template added": (_case_template, "8 unchanged"),
-    "a letter edited by hand": (_hand_edit, "Wrote 1 letter(s)"),
-    "a letter's time changed, not its words": (_touch, "Wrote 0 letter(s)"),
-    "a letter deleted": (_delete, "Wrote 1 letter(s)"),
-    "a killed run's leftovers": (_leftovers, "Wrote 0 letter(s)"),
+    "a letter edited by hand": (_hand_edit, "Wrote 1 letter"),
+    "a letter's time changed, not its words": (_touch, "Wrote 0 letters"),
+    "a letter deleted": (_delete, "Wrote 1 letter"),
+    "a killed run's leftovers": (_leftovers, "Wrote 0 letters"),
     "a letter marked sent": (
         _command("mark-sent", "--member", "member-000", "--case", "case-0"),
         "8 unchanged",
@@ -223,7 +223,7 @@ CHANGES: dict[str, tuple[Callable[[Path, Run], None], str]] = {
         _sql("UPDATE appeals SET active = 0 WHERE id = 1"),
         "6 unchanged, 2 skipped",
     ),
-    "a member added": (_command("member", "add", "Member Two"), "Wrote 4 letter(s)"),
+    "a member added": (_command("member", "add", "Member Two"), "Wrote 4 letters"),
 }
 
 
@@ -239,7 +239,7 @@ def test_after_a_change_the_run_goes_the_long_way_and_says_what_it_would_have(
     # The long way left a receipt: the run after it is answered alone, the same again.
     again, alone = both_ways(campaign, ok, monkeypatch)
     assert alone
-    assert "Wrote 0 letter(s)" in again
+    assert "Wrote 0 letters" in again
 
 
 def test_a_killed_runs_leftovers_are_swept_by_the_run_after(campaign: Path, ok: Run) -> None:
@@ -261,7 +261,7 @@ def test_another_question_is_not_answered_by_the_last_runs_receipt(
     first, alone = both_ways(campaign, ok, monkeypatch, *args)
     assert not alone and "Wrote" in first
     again, alone = both_ways(campaign, ok, monkeypatch, *args)
-    assert alone and "Wrote 0 letter(s)" in again
+    assert alone and "Wrote 0 letters" in again
 
 
 def test_json_dry_run_and_force_always_go_the_long_way(
@@ -305,11 +305,11 @@ def test_a_database_reached_through_a_link_has_its_letters_checked_where_they_ar
     elsewhere.mkdir()
     (elsewhere / "importune.db").symlink_to(campaign / "importune.db")
     monkeypatch.setenv("IMPORTUNE_DB", str(elsewhere / "importune.db"))
-    assert "Wrote 8 letter(s)" in ok("generate-letters").stdout  # into elsewhere/out
-    assert "Wrote 0 letter(s)" in ok("generate-letters").stdout
+    assert "Wrote 8 letters" in ok("generate-letters").stdout  # into elsewhere/out
+    assert "Wrote 0 letters" in ok("generate-letters").stdout
     calls = len(long_way)
     (elsewhere / "out" / "case-0" / "official-0--member-000.txt").unlink()
-    assert "Wrote 1 letter(s)" in ok("generate-letters").stdout
+    assert "Wrote 1 letter" in ok("generate-letters").stdout
     assert len(long_way) == calls + 1
 
 
@@ -334,9 +334,9 @@ HALVES = {  # the letters on record in the order a run again checks them: first 
 @pytest.mark.parametrize(
     ("change", "expected"),
     [
-        ("edited", "Wrote 1 letter(s)"),
-        ("touched", "Wrote 0 letter(s)"),
-        ("deleted", "Wrote 1 letter(s)"),
+        ("edited", "Wrote 1 letter"),
+        ("touched", "Wrote 0 letters"),
+        ("deleted", "Wrote 1 letter"),
     ],
 )
 def test_letter_files_checked_in_two_processes_find_every_change(
@@ -371,4 +371,4 @@ def test_a_file_check_that_dies_sends_the_run_the_long_way(
     monkeypatch.setattr(generate_module, "_all_stamped", dying)
     said, alone = both_ways(campaign, ok, monkeypatch)
     assert not alone and len(two_processes) == 1
-    assert "Wrote 0 letter(s)" in said and "8 unchanged" in said
+    assert "Wrote 0 letters" in said and "8 unchanged" in said

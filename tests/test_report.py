@@ -157,7 +157,7 @@ def test_report_on_the_terminal(campaign: Path, ok: Run) -> None:
                      "4", "2", "2"]  # fmt: skip
     for header in ("days held", "appeals", "generated", "printed", "sent"):
         assert header in out
-    assert "3 case(s): 2 held, 1 released; 3,819 days in detention" in out
+    assert "3 cases: 2 held, 1 released; 3,819 days in detention" in out
     assert "6 generated, 2 printed, 2 sent" in out
 
 

@@ -112,7 +112,7 @@ def test_json_has_the_case_list_keys_and_a_snippet(ok: Run) -> None:
 def test_the_terminal_shows_a_table_and_the_next_step(ok: Run) -> None:
     out = ok("search", "Karakul").stdout
     assert "yusuf-dzhumaev" in out and "Yusuf Dzhumaev (Юсуф Джумаев)" in out
-    assert "1 case(s). Next: importune case show SLUG" in out
+    assert "1 case. Next: importune case show SLUG" in out
 
 
 @pytest.mark.usefixtures("cases")
@@ -150,7 +150,7 @@ def test_search_with_no_query_is_a_usage_error(run: Run) -> None:
 @pytest.mark.usefixtures("cases")
 def test_limit_keeps_the_best_and_says_there_are_more(ok: Run) -> None:
     out = ok("search", "poet", "--limit", "1").stdout
-    assert "2 case(s); the first 1 shown (--limit to see more)" in out
+    assert "2 cases; the first 1 shown (--limit to see more)" in out
     assert len(found(ok, "poet", "--limit", "1")) == 1
 
 

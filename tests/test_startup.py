@@ -62,7 +62,7 @@ def test_a_command_loads_no_validation_library(tmp_path: Path) -> None:
     result = python("-X", "importtime", "-m", "importune", "generate-letters", "--unsigned",
                     "--dry-run", "--jobs", "1", "--out", "out", cwd=tmp_path)  # fmt: skip
     assert result.returncode == 0, result.stderr
-    assert "Would write 0 letter(s)" in result.stdout  # the command really ran
+    assert "Would write 0 letters" in result.stdout  # the command really ran
     modules = imported(result.stderr)
     assert {"importune", "typer", "jinja2"} <= modules
     assert "pydantic" not in modules

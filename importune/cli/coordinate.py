@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from importune.cli._common import say, workspace
+from importune.wording import agree, count
 
 if TYPE_CHECKING:
     from importune.coordinate import Letters, Release, Undo
@@ -90,13 +91,18 @@ def say_restored(letters: Letters) -> None:
     mistake), those left as they were, and the thank-you letters withdrawn."""
     if letters.restored_total:
         by_status = by_their_status(letters.restored)
-        say(f"{letters.restored_total:,} letter(s) pending again ({by_status}).")
+        say(f"{count(letters.restored_total, 'letter')} pending again ({by_status}).")
     else:
         say("No letters to bring back.")
     if letters.sent:
-        say(f"{letters.sent:,} letter(s) already sent stay sent.")
+        say(f"{_stay_sent(letters.sent)}.")
     if letters.thanks_withdrawn:
-        say(f"{letters.thanks_withdrawn:,} thank-you letter(s) withdrawn.")
+        say(f"{count(letters.thanks_withdrawn, 'thank-you letter')} withdrawn.")
+
+
+def _stay_sent(sent: int) -> str:
+    """Letters sent before a release or a withdrawal: the tally keeps them."""
+    return f"{count(sent, 'letter')} already sent {agree(sent, 'stays', 'stay')} sent"
 
 
 def by_their_status(counts: dict[str, int]) -> str:
@@ -116,21 +122,21 @@ def say_letters_back(letters: Letters) -> None:
     """The withdrawn letters of appeals added again (``appeal add``, ``import appeals``)."""
     if letters.restored_total:
         by_status = by_their_status(letters.restored)
-        say(f"Brought back {letters.restored_total:,} letter(s) withdrawn by an earlier "
+        say(f"Brought back {count(letters.restored_total, 'letter')} withdrawn by an earlier "
             f"appeal remove ({by_status}).")  # fmt: skip
     if letters.thanks_restored:
-        say(f"Brought back {letters.thanks_restored:,} thank-you letter(s) withdrawn by an "
+        say(f"Brought back {count(letters.thanks_restored, 'thank-you letter')} withdrawn by an "
             "earlier appeal remove.")  # fmt: skip
 
 
 def _letters_withdrawn(letters: Letters, which: str = "not yet sent") -> str:
     if letters.withdrawn_total:
         by_status = by_their_status(letters.withdrawn)
-        line = f"Withdrew {letters.withdrawn_total:,} letter(s) {which} ({by_status})"
+        line = f"Withdrew {count(letters.withdrawn_total, 'letter')} {which} ({by_status})"
     else:
         line = "No letters were pending"
     if letters.sent:
-        line += f"; {letters.sent:,} letter(s) already sent stay sent"
+        line += f"; {_stay_sent(letters.sent)}"
     if letters.thanks_restored:
-        line += f"; {letters.thanks_restored:,} thank-you letter(s) back"
+        line += f"; {count(letters.thanks_restored, 'thank-you letter')} back"
     return line + "."

@@ -13,6 +13,7 @@ from typing import Annotated
 import typer
 
 from importune.cli._common import JsonFlag, print_json, say, settings, show, workspace
+from importune.wording import count
 
 _OPEN, _CLOSE = "\x02", "\x03"  # marks around a matched word, turned bold on the terminal
 
@@ -40,7 +41,7 @@ def check(ctx: typer.Context, json_: JsonFlag = False) -> None:
             say("Nothing to fix.")
         else:
             say(
-                f"{errors} error(s), {warnings} warning(s)."
+                f"{count(errors, 'error')}, {count(warnings, 'warning')}."
                 + (
                     " Errors would put a wrong letter in the post: fix them before"
                     " generate-letters or print."
@@ -104,7 +105,7 @@ def search(
         return
     _print_hits(shown)
     more = f"; the first {limit} shown (--limit to see more)" if len(hits) > limit else ""
-    say(f"{len(hits)} case(s){more}. Next: importune case show SLUG")
+    say(f"{count(len(hits), 'case')}{more}. Next: importune case show SLUG")
 
 
 def _print_hits(hits: list) -> None:  # type: ignore[type-arg]

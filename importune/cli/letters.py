@@ -17,6 +17,7 @@ from importune.cli._common import (
     table,
     workspace,
 )
+from importune.wording import count
 
 letters_app = typer.Typer(help="The letters generated so far.", no_args_is_help=True)
 templates_app = typer.Typer(help="The group's letter templates.", no_args_is_help=True)
@@ -98,7 +99,7 @@ def generate_letters(
     kinds = sorted(outcome.skipped_why.items(), key=lambda kind: (-kind[1], kind[0]))
     why = ": " + ", ".join(f"{count} {kind}" for kind, count in kinds) if kinds else ""
     say(
-        f"{verb} {outcome.generated} letter(s) to {options.out}/; "
+        f"{verb} {count(outcome.generated, 'letter')} to {options.out}/; "
         f"{outcome.unchanged} unchanged, {outcome.skipped} skipped{why}."
     )
     if outcome.generated and not dry_run:

@@ -10,6 +10,7 @@ from typer.core import TyperCommand
 
 from importune.cli._common import say, settings, workspace
 from importune.errors import InvalidInput
+from importune.wording import agree, count
 
 pack_app = typer.Typer(
     help="Packs: the campaign for members who are not in the database.", no_args_is_help=True
@@ -117,22 +118,24 @@ def print_letters(
                 printer=printer,
             )
     if done.generated:
-        say(f"Generated {done.generated} letter(s) that were not made yet.")
+        were = agree(done.generated, "was", "were")
+        say(f"Generated {count(done.generated, 'letter')} that {were} not made yet.")
     if done.left_out:
         named = ", ".join(done.left_out[:3])
         if len(done.left_out) > 3:
             named += f" and {len(done.left_out) - 3} more"
         say(
-            f"Left out {len(done.left_out)} letter(s) printed before whose words have changed "
-            f"since ({named}): a printed letter is never written again."
+            f"Left out {count(len(done.left_out), 'letter')} printed before whose words have "
+            f"changed since ({named}): a printed letter is never written again."
         )
     extra = ""
     if extras.envelopes:
         extra = f", each followed by a {extras.envelope_size} envelope"
     elif extras.labels:
         sheets = -(-done.letters // 21)
-        extra = f", then {sheets} sheet(s) of address labels (3×7)"
-    say(f"Printed {done.letters} letter(s) signed by {done.signer} to {shown(done.path)}{extra}.")
+        extra = f", then {count(sheets, 'sheet')} of address labels (3×7)"
+    say(f"Printed {count(done.letters, 'letter')} signed by {done.signer} to {shown(done.path)}"
+        f"{extra}.")
     if done.printer is not None:
         queue = done.printer or "the default printer"
         say(f"Sent to {queue}" + (f": {done.lp}" if done.lp else "."))
@@ -171,8 +174,9 @@ def pack_export(
     with workspace(ctx) as store:
         packed = export_pack(store, conf.letters_path, file, case or ())
     say(
-        f"Packed {packed.cases} case(s), {packed.officials} official(s), {packed.appeals} "
-        f"appeal(s) and {packed.files} template/layout/font file(s) into {packed.path}: "
+        f"Packed {count(packed.cases, 'case')}, {count(packed.officials, 'official')}, "
+        f"{count(packed.appeals, 'appeal')} and "
+        f"{count(packed.files, 'template, layout and font file')} into {packed.path}: "
         "nothing about members is in it."
     )
     say(
@@ -208,4 +212,4 @@ def mark_sent(
         if n
     ]
     note = f" ({', '.join(left)})" if left else ""
-    say(f"Marked {done.marked} letter(s) sent on {done.on}{note}.")
+    say(f"Marked {count(done.marked, 'letter')} sent on {done.on}{note}.")

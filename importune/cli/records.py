@@ -28,6 +28,7 @@ from importune.cli.coordinate import (
     say_undone,
 )
 from importune.errors import InvalidInput
+from importune.wording import agree, count
 
 case_app = typer.Typer(
     help="Prisoners of conscience: the cases the group writes for.", no_args_is_help=True
@@ -437,7 +438,7 @@ def member_edit(
                 row = store.edit("members", row["id"], raw)
     say(f"Member {row['slug']} belongs to the group again: letters are written in their name.")
     if letters.restored_total:
-        say(f"Brought back {letters.restored_total:,} of their letter(s) withdrawn when they "
+        say(f"Brought back {count(letters.restored_total, 'letter')} of theirs withdrawn when they "
             f"left ({by_their_status(letters.restored)}).")  # fmt: skip
     if not row["address"]:
         say(f"Their return address: importune member edit {row['slug']} --address ADDRESS")
@@ -458,12 +459,14 @@ def member_remove(ctx: typer.Context, member: Ref) -> None:
         "name, so they stay in the records, without their address and e-mail (erased). "
         "No letter is written in their name from now on.")  # fmt: skip
     if removed.withdrawn:
-        say(f"Withdrew {removed.withdrawn:,} letter(s) not yet printed.")
+        say(f"Withdrew {count(removed.withdrawn, 'letter')} not yet printed.")
     if removed.printed:
-        say(f"{removed.printed:,} printed letter(s) stay printed: if they posted them, "
+        say(f"{count(removed.printed, 'printed letter')} {agree(removed.printed, 'stays', 'stay')} "
+            f"printed: if they posted {agree(removed.printed, 'it', 'them')}, "
             f"importune mark-sent --member {slug}")  # fmt: skip
     if removed.sent:
-        say(f"{removed.sent:,} letter(s) sent stay in the tally.")
+        stay = agree(removed.sent, "stays", "stay")
+        say(f"{count(removed.sent, 'letter')} sent {stay} in the tally.")
     say(f"If they come back: importune member edit {slug} --back")
 
 

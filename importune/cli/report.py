@@ -15,6 +15,7 @@ from typing import Annotated
 import typer
 
 from importune.cli._common import JsonFlag, print_json, say, settings, table, workspace
+from importune.wording import count
 
 COLUMNS = {
     "slug": "case",
@@ -60,9 +61,9 @@ def report(
     totals = figures["totals"]
     if totals["cases"]:
         say(
-            f"{totals['cases']:,} case(s): {totals['detained']:,} held, "
+            f"{count(totals['cases'], 'case')}: {totals['detained']:,} held, "
             f"{totals['released']:,} released; {totals['days_detained']:,} days in detention "
-            f"between them; {totals['appeals']:,} active appeal(s); letters: "
+            f"between them; {count(totals['appeals'], 'active appeal')}; letters: "
             f"{totals['letters_generated']:,} generated, {totals['letters_printed']:,} printed, "
             f"{totals['letters_sent']:,} sent."
         )
