@@ -32,6 +32,9 @@ def test_the_summaries_of_one_letter_and_of_several_read_as_english(ok: Run) -> 
     said = ok("generate-letters").stdout
     assert said.startswith("Wrote 1 letter to ")
     assert "; 0 unchanged, 0 skipped." in said
+    printed = ok("print", "--member", "anna-schmidt", "-o", "anna.pdf").stdout
+    assert printed.startswith("Printed 1 letter signed by anna-schmidt to anna.pdf.")
+    assert "Next: sign it, post it, then: importune mark-sent --member anna-schmidt" in printed
 
     ok("member", "add", "Mark Konrad", "--address", "3 High Street\nLeeds")
     said = ok("generate-letters").stdout
@@ -42,12 +45,16 @@ def test_the_summaries_of_one_letter_and_of_several_read_as_english(ok: Run) -> 
     said = ok("generate-letters").stdout
     assert said.startswith("Wrote 2 letters to ") and "; 2 unchanged, 0 skipped." in said
 
-    printed = ok("print", "--member", "anna-schmidt", "-o", "anna.pdf").stdout
-    assert printed.startswith("Printed 2 letters signed by anna-schmidt to anna.pdf.")
-    marked = ok("mark-sent", "--member", "anna-schmidt").stdout
+    printed = ok("print", "--member", "mark-konrad", "-o", "mark.pdf").stdout
+    assert printed.startswith("Printed 2 letters signed by mark-konrad to mark.pdf.")
+    assert "Next: sign them, post them, then: importune mark-sent --member mark-konrad" in printed
+    marked = ok("mark-sent", "--member", "mark-konrad").stdout
     assert marked.startswith("Marked 2 letters sent on ")
+    report = ok("report").stdout
+    assert "1 case: 1 held, 0 released; " in report and " days in detention; 2 active " in report
 
     released = ok("case", "release", "yusuf-dzhumaev").stdout
-    assert "Withdrew 2 letters not yet sent (2 generated); 2 letters already sent stay sent" in (
-        released
-    )
+    assert (
+        "Withdrew 2 letters not yet sent (1 generated, 1 printed); "
+        "2 letters already sent stay sent."
+    ) in released

@@ -139,14 +139,16 @@ def print_letters(
     if done.printer is not None:
         queue = done.printer or "the default printer"
         say(f"Sent to {queue}" + (f": {done.lp}" if done.lp else "."))
+    them = agree(done.letters, "it", "them")
     if not done.return_address:
         # An official's reply, or the post's return of an undeliverable letter, needs one.
         how = (
-            "print them again with --address 'Your address'"
+            f"print {them} again with --address 'Your address'"
             if pack is not None
             else f"importune member edit {done.signer} --address ADDRESS, then print again"
         )
-        say(f"They carry no return address: {how}.")
+        they = agree(done.letters, "It carries", "They carry")
+        say(f"{they} no return address: {how}.")
     if done.pack_made is not None:
         import datetime as dt
 
@@ -154,9 +156,9 @@ def print_letters(
         say(f"This pack was made {days} days ago, on {done.pack_made}: a prisoner may have "
             "been freed since. Before posting, ask your organizer for a newer pack.")  # fmt: skip
     if pack is None:
-        say(f"Next: sign them, post them, then: importune mark-sent --member {done.signer}")
+        say(f"Next: sign {them}, post {them}, then: importune mark-sent --member {done.signer}")
     else:
-        say("Next: sign them and post them; tell your organizer how many you sent.")
+        say(f"Next: sign {them} and post {them}; tell your organizer how many you sent.")
 
 
 @pack_app.command("export")

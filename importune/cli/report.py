@@ -60,10 +60,11 @@ def report(
           empty="No cases. Add one: importune case add NAME --country CC")  # fmt: skip
     totals = figures["totals"]
     if totals["cases"]:
+        between = " between them" if totals["cases"] > 1 else ""
         say(
             f"{count(totals['cases'], 'case')}: {totals['detained']:,} held, "
-            f"{totals['released']:,} released; {totals['days_detained']:,} days in detention "
-            f"between them; {count(totals['appeals'], 'active appeal')}; letters: "
+            f"{totals['released']:,} released; {count(totals['days_detained'], 'day')} in "
+            f"detention{between}; {count(totals['appeals'], 'active appeal')}; letters: "
             f"{totals['letters_generated']:,} generated, {totals['letters_printed']:,} printed, "
             f"{totals['letters_sent']:,} sent."
         )
