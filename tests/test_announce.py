@@ -192,3 +192,24 @@ def test_announce_of_letters_none_of_them_sent(workspace: Path, ok: Run) -> None
     )
     assert "began" not in out and "signed them" not in out
     assert "released on June 1, 2020, after 1 year in detention (397 days)." in out
+
+
+def test_announce_of_one_letter_printed_and_posted_agrees_with_one(
+    workspace: Path, ok: Run
+) -> None:
+    ok("case", "add", "Ali Valiyev", "--country", "AZ", "--detained-on", "2019-05-01")
+    ok("official", "add", "Azeri Minister", "--country", "AZ", "--address", "2 Main St\nBaku")
+    ok("member", "add", "Member One", "--address", "1 Elm Street\nSpringfield")
+    ok("member", "add", "Member Two", "--address", "2 Elm Street\nSpringfield")
+    ok("appeal", "add", "ali-valiyev", "azeri-minister")
+    ok("generate-letters")
+    ok("print", "--member", "member-one", "-o", "one.pdf")
+    ok("mark-sent", "--member", "member-one")
+    ok("case", "release", "ali-valiyev", "--on", "2020-06-01")
+    out = ok("case", "announce", "ali-valiyev").stdout
+    assert (
+        "The members of Global Importune sent 1 letter of concern on behalf of Ali Valiyev to "
+        "1 official in Azerbaijan, asking for Ali Valiyev's immediate and unconditional "
+        "release. In all, 1 member signed it. Of the 2 letters written, 1 was printed and 1 "
+        "was posted." in out
+    )
