@@ -61,6 +61,10 @@ class RefusingGroup(TyperGroup):
             # run on the way up; say so in one line and exit as shells expect.
             refuse("interrupted; nothing half-done was kept")
             raise typer.Exit(130) from None
+        except BrokenPipeError:
+            # stdout piped into a reader that stopped (`importune letters list | head`): not
+            # a refusal to report. Click's own handler ends the command quietly, status 1.
+            raise
         except OSError as error:
             where = f"{error.filename}: " if error.filename else ""
             refuse(f"{where}{error.strerror or error}")
