@@ -88,6 +88,7 @@ appeal had before). :func:`printed_before` reads them back."""
 _PAUSED = "the appeal is paused"
 _ENDED = "the appeal ended on "
 _CASE = "the case is "
+_NO_EMAIL = "the official has no e-mail address (importune official edit OFFICIAL --email ADDRESS)"
 """Why an appeal's letters are skipped (:func:`_skip`); :func:`skip_kind` reads them back."""
 
 
@@ -97,6 +98,8 @@ def skip_kind(reason: str) -> str:
     "20000 skipped: 15000 case released, 5000 already sent"."""
     if reason == _PAUSED:
         return "appeal paused"
+    if reason == _NO_EMAIL:
+        return "official without e-mail"
     if reason.startswith(_ENDED):
         return "appeal ended"
     if reason.startswith(_CASE):
@@ -230,7 +233,13 @@ def plan(store: Store, options: Options) -> Plan:
             continue
         case, official = cases[appeal["case_id"]], officials[appeal["official_id"]]
         name = template or appeal["template"]
-        appeals.append((case, official, appeal, name, _skip(case, appeal, name, template, today)))
+        skip = _skip(case, appeal, name, template, today)
+        if skip is None and options.fmt == "eml" and official_ids is None:
+            # A group writes by e-mail to the officials it has an address for, by post to
+            # the others. An official named with --official and no address is refused, when
+            # the e-mail is made (formats.eml.check).
+            skip = None if (official["email"] or "").strip() else _NO_EMAIL
+        appeals.append((case, official, appeal, name, skip))
     appeals.sort(key=lambda a: (a[0]["slug"], a[1]["slug"]))
     check_slugs("case", {id(a[0]): a[0] for a in appeals}.values())
     check_slugs("official", {id(a[1]): a[1] for a in appeals}.values())

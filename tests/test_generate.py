@@ -510,9 +510,34 @@ def test_eml_letters_parse_back_as_messages_to_the_officials_address() -> None:
 
 
 @pytest.mark.usefixtures("campaign")
-def test_eml_for_an_official_without_email_is_refused_and_leaves_nothing(refused: Refuse) -> None:
-    line = refused("generate-letters", "--format", "eml")
-    assert "xi-jinping" in line and "email" in line
+def test_eml_skips_the_officials_without_an_address_and_says_so() -> None:
+    """A group writes by e-mail to the officials it has an address for, by post to the rest:
+    a campaign's e-mails are those of the officials with an address (the ambassador's)."""
+    said = ok("generate-letters", "--format", "eml").stdout
+    assert said.startswith("Wrote 3 letters to ")
+    assert "9 skipped: 9 official without e-mail." in said
+    assert "open the .eml files in a mail program" in said
+    assert everything_under("out") == ["yusuf-dzhumaev"] + [
+        f"yusuf-dzhumaev/ambassador--{member}.eml"
+        for member in ("anna-schmidt", "mark-konrad", "olga-petrova")
+    ]
+    assert {row["official_slug"] for row in letter_rows()} == {"ambassador"}
+    skipped = [e for e in generate_json("--format", "eml")["letters"] if e["state"] == "skipped"]
+    assert {e["official"] for e in skipped} == {"prosecutor-general", "xi-jinping", "mohseni-ejei"}
+    assert {e["reason"] for e in skipped} == {
+        "the official has no e-mail address (importune official edit OFFICIAL --email ADDRESS)"
+    }
+
+
+@pytest.mark.usefixtures("campaign")
+def test_eml_to_an_official_named_without_an_address_is_refused_and_leaves_nothing(
+    refused: Refuse,
+) -> None:
+    line = refused("generate-letters", "--format", "eml", "--official", "xi-jinping")
+    assert line == (
+        "official 'xi-jinping' has no email address: add one with 'importune official edit "
+        "xi-jinping --email ADDRESS'"
+    )
     assert not Path("out").exists() or everything_under("out") == []
     assert letter_rows() == []
 

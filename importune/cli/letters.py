@@ -97,13 +97,17 @@ def generate_letters(
     verb = "Would write" if dry_run else "Wrote"
     # The most common reason first; --json gives each letter's own.
     kinds = sorted(outcome.skipped_why.items(), key=lambda kind: (-kind[1], kind[0]))
-    why = ": " + ", ".join(f"{count} {kind}" for kind, count in kinds) if kinds else ""
+    why = ": " + ", ".join(f"{n:,} {kind}" for kind, n in kinds) if kinds else ""
     say(
         f"{verb} {count(outcome.generated, 'letter')} to {options.out}/; "
-        f"{outcome.unchanged} unchanged, {outcome.skipped} skipped{why}."
+        f"{outcome.unchanged:,} unchanged, {outcome.skipped:,} skipped{why}."
     )
     if outcome.generated and not dry_run:
-        say("Next: importune letters list, then print them and post them.")
+        if format_ == "eml":
+            say("Next: open the .eml files in a mail program and send them, each from its "
+                "signer's address, then: importune mark-sent --member MEMBER")  # fmt: skip
+        else:
+            say("Next: importune letters list, then print them and post them.")
     if not (outcome.generated or outcome.unchanged or outcome.skipped):
         # Every appeal in the run counts a letter or a skip: there was none.
         which = " for the --case or --official given" if case or official else ""
