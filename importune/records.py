@@ -228,8 +228,16 @@ def parse_country(value: str, field: str = "country") -> str:
     return code
 
 
+@functools.cache
 def country_name(code: str) -> str:
-    """The English short name of an alpha-2 code, for listings and letters."""
+    """The English name of an alpha-2 code as the letters write it (CLDR's, through babel:
+    "Russia", not ISO's "Russian Federation"), for the report and the data doctor; ISO's
+    (pycountry) for a code CLDR does not name."""
+    from babel import Locale
+
+    name = Locale("en").territories.get(code)
+    if name:
+        return name
     import pycountry
 
     country = pycountry.countries.get(alpha_2=code)

@@ -300,7 +300,7 @@ LETTER_COLOURS = {"generated": "#cbd5e1", "printed": "#60a5fa", "sent": "#0f766e
 
 WIDTH = 1000
 LABEL_WIDTH = 250
-RIGHT_WIDTH = 120
+RIGHT_WIDTH = 140  # room for "(no detention date)"
 ROW_HEIGHT = 36
 AXIS_HEIGHT = 28
 

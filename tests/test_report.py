@@ -307,3 +307,13 @@ def test_html_report_rewrites_whole(campaign: Path, ok: Run) -> None:
     ok("report", "--html", "report.html")
     assert Path("report.html").read_text(encoding="utf-8").startswith("<!doctype html>")
     assert [p.name for p in Path.cwd().iterdir() if p.name.startswith(".report.html")] == []
+
+
+def test_html_report_names_countries_as_the_letters_do(workspace: Path, ok: Run) -> None:
+    """CLDR's names, the letters' own ("Russia"), not ISO's ("Russian Federation")."""
+    ok("case", "add", "Alexei Gorinov", "--country", "RU", "--detained-on", "2022-04-26")
+    ok("case", "add", "Arben Krasniqi", "--country", "Kosovo", "--detained-on", "2020-01-01")
+    ok("report", "--html", "report.html")
+    text = Page.read(Path("report.html")).text
+    assert "Russia · detained" in text and "Russian Federation" not in text
+    assert "Kosovo · detained" in text
