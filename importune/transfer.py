@@ -131,13 +131,30 @@ def _delimiter(suffix: str, text: str) -> str:
     return ";" if ";" in header and "," not in header else ","
 
 
+_HEADING_SPACES = re.compile(r"[\s_-]+")
+_HEADING_ALIASES = {"e_mail": "email"}
+
+
+def _heading(name: str) -> str:
+    """A spreadsheet's column heading as importune names the column, when it is one of
+    them written as people write headings ("Name", "Detained on", "Native-name",
+    "E-mail"); any other heading as it is, so that a refusal names it as typed."""
+    key = _HEADING_SPACES.sub("_", name.strip().casefold()).strip("_")
+    key = _HEADING_ALIASES.get(key, key)
+    return key if key in _COLUMNS else name.strip()
+
+
+_COLUMNS = frozenset(field.name for fields in records.FIELDS.values() for field in fields)
+"""Every column an import of any kind reads."""
+
+
 def _read_delimited(path: Path, text: str, delimiter: str) -> tuple[list[str], list[dict]]:
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
     try:
         header = next(reader, None)
         if header is None:
             raise InvalidInput(f"{path}: is empty; the first row must name the columns")
-        header = [name.strip() for name in header]
+        header = [_heading(name) for name in header]
         blank = [i for i, name in enumerate(header) if not name]
         if blank:
             raise InvalidInput(f"{path}, row 1: column {blank[0] + 1} has no name")

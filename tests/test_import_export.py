@@ -82,6 +82,22 @@ def test_a_csv_with_semicolons_as_european_spreadsheets_save_it(ok: Run, tmp_pat
     assert anna["address"] == "Hauptstraße 5, Hinterhaus\n10115 Berlin"
 
 
+def test_headings_as_people_write_them_name_the_columns(ok: Run, tmp_path: Path) -> None:
+    """A spreadsheet's own headings ("Name", "Detained on", "E-mail") are its columns."""
+    write_csv(tmp_path / "cases.csv", [
+        ["Name", " Native Name ", "COUNTRY", "Detained on", "Prison"],
+        ["Yusuf Dzhumaev", "Юсуф Джумаев", "UZ", "2001-10-23", "Jaslyk"],
+    ])  # fmt: skip
+    ok("import", "cases", "cases.csv")
+    yusuf = as_json(ok, "case", "show", "yusuf-dzhumaev")
+    assert (yusuf["native_name"], yusuf["detained_on"], yusuf["prison"]) == (
+        "Юсуф Джумаев", "2001-10-23", "Jaslyk"
+    )
+    write_csv(tmp_path / "members.csv", [["Name", "E-mail"], ["Anna Schmidt", "anna@example.de"]])
+    ok("import", "members", "members.csv")
+    assert as_json(ok, "member", "show", "anna-schmidt")["email"] == "anna@example.de"
+
+
 def test_a_tsv_of_officials(ok: Run, tmp_path: Path) -> None:
     write_csv(tmp_path / "officials.tsv", [
         ["name", "slug", "title", "country", "address", "language", "fax"],
@@ -172,6 +188,10 @@ REFUSALS: list[tuple[str, list[list[str]], list[str]]] = [
     ("too many cells", [HEADER, [*GOOD, "extra"]], ["row 2", "4 cells but 3 columns"]),
     ("a column twice", [["name", "country", "name"], ["A", "UZ", "B"]],
      ["row 1", "'name' appears twice"]),
+    ("a column twice, headed two ways", [["Name", "country", "name"], ["A", "UZ", "B"]],
+     ["row 1", "'name' appears twice"]),
+    ("an unknown heading, named as typed", [["Name", "Country", "Phone"], ["A", "UZ", "1"]],
+     ["row 2", "column 'Phone'", "unknown column 'Phone'"]),
     ("header only", [HEADER], ["holds no records"]),
     ("a control character", [HEADER, ["Yusuf\x00", "UZ", ""]],
      ["row 2", "column 'name'", "control"]),
