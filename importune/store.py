@@ -305,6 +305,7 @@ class Store:
             else:
                 what = f"{SINGULAR[kind]} slug {key!r}"
             where = f"{label}, column {column!r}" if label else ""
+            own = " (a slug column)" if label else f" (--slug {key}-2)"
             if key in seen:
                 also = f" (also {seen[key].rsplit(', ', 1)[-1]})" if seen[key] else ""
                 raise Conflict(_prefix(where, f"{what} appears twice{also}"), column)
@@ -315,12 +316,13 @@ class Store:
                     hint = (
                         f" (a member who left the group on {departed[key]}: if they are back, "
                         f"importune member edit {key} --back); for another of the same name, "
-                        "give this one a slug of its own"
+                        f"give this one a slug of its own{own}"
                     )
                 else:
                     hint = (
                         f" (to change that {SINGULAR[kind]}: importune {SINGULAR[kind]} edit "
                         f"{key}); for another of the same name, give this one a slug of its own"
+                        f"{own}"
                     )
                 raise Conflict(_prefix(where, f"{what} already exists{hint}"), column)
             seen[key] = label

@@ -166,7 +166,7 @@ def test_a_member_back_gets_back_their_letters_that_would_be_written_now(
     assert line == (
         f"member slug 'anna-schmidt' already exists (a member who left the group on {TODAY}: "
         "if they are back, importune member edit anna-schmidt --back); for another of the "
-        "same name, give this one a slug of its own"
+        "same name, give this one a slug of its own (--slug anna-schmidt-2)"
     )
     # Back and the fields given, or neither: a bad e-mail leaves her gone.
     assert "not an e-mail address" in refused("member", "edit", "anna-schmidt", "--back",
