@@ -25,7 +25,7 @@ import datetime as dt
 import hashlib
 import os
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from functools import cache, lru_cache
 from pathlib import Path
@@ -1121,8 +1121,9 @@ def _missing_message(error: _MissingField, context: Mapping[str, Any]) -> str:
     """``'case' has no field 'prisn'``: the record by its name in the template, not its type."""
     obj, name = error.obj, error.name
     if obj is missing:
-        known = ", ".join(key for key in context if not key.startswith("_"))
-        return f"{name!r} is not defined (a template can use {known})"
+        names = [key for key in context if not key.startswith("_")]
+        return f"{name!r} is not defined{_did_you_mean(name, names)} (a template can use " \
+            f"{', '.join(names)})"  # fmt: skip
     for label, value in context.items():
         if value is obj and not label.startswith("_"):
             if obj is None:
@@ -1130,12 +1131,21 @@ def _missing_message(error: _MissingField, context: Mapping[str, Any]) -> str:
                     f"{label!r} is empty here (an unsigned letter has no member), so it has no "
                     f"field {name!r}; guard it with {{% if {label} %}}"
                 )
-            return f"{label!r} has no field {name!r}"
+            fields = list(obj) if isinstance(obj, Mapping) else []
+            return f"{label!r} has no field {name!r}{_did_you_mean(name, fields)}"
     if obj is None:
         return f"an empty value (None) has no field {name!r}"
     if isinstance(obj, Mapping):
         return f"a {object_type_repr(obj).removesuffix(' object')} has no field {name!r}"
     return str(error)
+
+
+def _did_you_mean(name: Any, known: Iterable[Any]) -> str:
+    """`` (did you mean 'detained_on'?)`` for a misspelt name, when one is close."""
+    import difflib
+
+    close = difflib.get_close_matches(str(name), [str(k) for k in known], n=1, cutoff=0.7)
+    return f" (did you mean {close[0]!r}?)" if close else ""
 
 
 def _autoescape(name: str | None) -> bool:

@@ -154,7 +154,9 @@ def test_announce_refuses_a_broken_template_and_writes_nothing(
         "# {{ case.name }}\n\n{{ case.prisn }}\n", encoding="utf-8"
     )
     message = refused("case", "announce", "yusuf-dzhumaev", "-o", "post.md")
-    assert message == "letters/announce.en.md.j2, line 3: 'case' has no field 'prisn'"
+    assert message == (
+        "letters/announce.en.md.j2, line 3: 'case' has no field 'prisn' (did you mean 'prison'?)"
+    )
     assert not Path("post.md").exists()
 
 

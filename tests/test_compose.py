@@ -556,7 +556,9 @@ def refusal(letters: Path, text: str, member: dict | None = MEMBER) -> str:
 def test_a_misspelt_field_names_the_file_the_line_and_the_field(letters):
     message = refusal(letters, "Subject: x\n\nDear,\n\n{{ case.name }} and {{ case.prisn }}\n")
 
-    assert message == "letters/probe.en.txt.j2, line 5: 'case' has no field 'prisn'"
+    assert message == (
+        "letters/probe.en.txt.j2, line 5: 'case' has no field 'prisn' (did you mean 'prison'?)"
+    )
 
 
 def test_a_missing_field_in_a_default_template_names_it(letters):
@@ -571,14 +573,23 @@ def test_a_missing_field_in_a_default_template_names_it(letters):
 
     assert (
         str(caught.value)
-        == f"letters/concern.en.txt.j2, line {number}: 'case' has no field 'prisn'"
+        == f"letters/concern.en.txt.j2, line {number}: 'case' has no field 'prisn' "
+        "(did you mean 'prison'?)"
     )
 
 
 def test_an_undefined_variable_is_named(letters):
     message = refusal(letters, "Subject: x\n\n{{ prisoner }}\n")
 
-    assert message.startswith("letters/probe.en.txt.j2, line 3: 'prisoner' is not defined")
+    assert message.startswith("letters/probe.en.txt.j2, line 3: 'prisoner' is not defined (a ")
+
+
+def test_a_misspelt_name_is_named_with_the_one_meant(letters):
+    message = refusal(letters, "Subject: x\n\n{{ cse.name }}\n")
+
+    assert message.startswith(
+        "letters/probe.en.txt.j2, line 3: 'cse' is not defined (did you mean 'case'?) (a "
+    )
 
 
 def test_member_fields_in_an_unsigned_letter_are_refused(letters):
@@ -713,7 +724,10 @@ def test_check_reports_every_problem_at_once(letters):
 
     problems = Composer(letters, GROUP, TODAY).check({"case": CASE, "official": OFFICIAL})
 
-    assert "letters/one.en.txt.j2, line 3: 'case' has no field 'prisn'" in problems
+    assert (
+        "letters/one.en.txt.j2, line 3: 'case' has no field 'prisn' (did you mean 'prison'?)"
+        in problems
+    )
     assert any(p.startswith("letters/two.en.txt.j2, line 3: syntax error") for p in problems)
     assert any(p.startswith("letters/three.ru.txt.j2, line 4: ") for p in problems)
     assert (
