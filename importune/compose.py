@@ -1005,6 +1005,14 @@ class Composer:
                     "templates may not reach into Python internals"
                 )
             return f"refused: {error}"
+        unknown = re.fullmatch(r"No (filter|test) named '(.+)'(?: found)?\.", str(error))
+        if unknown and isinstance(error, TemplateSyntaxError | TemplateRuntimeError):
+            # Found when compiled (a syntax error) or, for a template compiled before, when
+            # it runs: the same refusal either way.
+            kind, name = unknown[1], unknown[2]
+            known = self.env.filters if kind == "filter" else self.env.tests
+            public = [key for key in known if not key.startswith("_")]
+            return f"there is no {kind} {name!r}{_did_you_mean(name, public)}"
         if isinstance(error, TemplateSyntaxError):
             return f"syntax error: {error.message}"
         if isinstance(error, TemplateNotFound):

@@ -584,6 +584,15 @@ def test_an_undefined_variable_is_named(letters):
     assert message.startswith("letters/probe.en.txt.j2, line 3: 'prisoner' is not defined (a ")
 
 
+def test_a_misspelt_filter_is_named_with_the_one_meant(letters):
+    message = refusal(letters, "Subject: x\n\n{{ case.detained_on | dat }}\n")
+    assert message == (
+        "letters/probe.en.txt.j2, line 3: there is no filter 'dat' (did you mean 'date'?)"
+    )
+    message = refusal(letters, "Subject: x\n\n{{ case.name | xyzzy }}\n")
+    assert message == "letters/probe.en.txt.j2, line 3: there is no filter 'xyzzy'"
+
+
 def test_a_misspelt_name_is_named_with_the_one_meant(letters):
     message = refusal(letters, "Subject: x\n\n{{ cse.name }}\n")
 
