@@ -58,6 +58,9 @@ from importune.store import Store
 PENDING = ("generated", "printed")
 """Letter statuses not yet in the post: what a release withdraws."""
 
+_DEATH = frozenset({"died", "dead", "death", "deceased", "died-in-custody", "death-in-custody"})
+"""Kinds a coordinator may type for a death: not an event, a status (see :func:`parse_kind`)."""
+
 IN_CUSTODY = ("transferred", "hunger-strike")
 """Events that can only happen to someone held: none before the detention began."""
 
@@ -83,9 +86,17 @@ def days_held(case: Mapping[str, Any], today: dt.date | None = None) -> int | No
 # -- events ----------------------------------------------------------------------------------
 
 
-def parse_kind(text: str) -> str:
-    """An event kind as typed: ``Hunger strike`` and ``hunger_strike`` are ``hunger-strike``."""
+def parse_kind(text: str, case: str = "CASE") -> str:
+    """An event kind as typed: ``Hunger strike`` and ``hunger_strike`` are ``hunger-strike``.
+    (``case``: the slug a refusal's commands name.)"""
     kind = "-".join(text.strip().lower().replace("_", " ").split())
+    if kind in _DEATH:
+        raise InvalidInput(
+            f"a death in custody changes the case, not only its timeline: importune case edit "
+            f"{case} --status deceased (it withdraws the letters not yet sent), and its day: "
+            f"importune case event {case} note --on DATE --note 'Died in custody'",
+            "kind",
+        )
     if kind not in records.EVENT_KINDS:
         recordable = ", ".join(k for k in records.EVENT_KINDS if k != "released")
         raise InvalidInput(
@@ -121,9 +132,9 @@ def add_event(
 ) -> dict[str, Any]:
     """Record one event of a case; the event's row, with the case's slug as ``case``."""
     today = today or dt.date.today()
-    kind = parse_kind(kind)
     case = store.get("cases", ref)
     slug = case["slug"]
+    kind = parse_kind(kind, slug)
     if kind == "released":
         raise InvalidInput(
             f"a release does more than an event: importune case release {slug} [--on DATE] "

@@ -166,6 +166,11 @@ def test_a_case_with_no_events_says_how_to_add_one(ok: Run) -> None:
         (["flogged"], "event kind 'flogged' is not one of arrested, charged, sentenced, "
                       "transferred, hunger-strike, note (a release: importune case release)"),
         (["released"], f"a release does more than an event: importune case release {YUSUF}"),
+        (["Died in custody"], "a death in custody changes the case, not only its timeline: "
+         f"importune case edit {YUSUF} --status deceased (it withdraws the letters not yet "
+         f"sent), and its day: importune case event {YUSUF} note --on DATE --note 'Died in "
+         "custody'"),
+        (["died"], f"importune case edit {YUSUF} --status deceased"),
         (["charged", "--on", "10/11/2001"], "'10/11/2001' is not a date in the form YYYY-MM-DD"),
         (["charged", "--on", "2001-02-30"], "--on '2001-02-30' is not a real day"),
         (["charged", "--on", TOMORROW], f"--on {TOMORROW} is in the future"),

@@ -23,7 +23,8 @@ Kind = Annotated[
     str,
     typer.Argument(
         help="arrested, charged, sentenced, transferred, hunger-strike or note "
-        "(a release: importune case release).",
+        "(a release: importune case release; a death in custody: importune case edit CASE "
+        "--status deceased).",
         show_default=False,
     ),
 ]
