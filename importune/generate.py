@@ -1539,6 +1539,7 @@ def iter_letters(
     store: Store,
     *,
     case: str | None = None,
+    official: str | None = None,
     member: str | None = None,
     status: str | None = None,
 ) -> Iterator[dict[str, Any]]:
@@ -1547,6 +1548,9 @@ def iter_letters(
     if case:
         where.append("l.case_id = ?")
         params.append(store.get("cases", case)["id"])
+    if official:
+        where.append("l.official_id = ?")
+        params.append(store.get("officials", official)["id"])
     if member:
         where.append("l.member_id = ?")
         params.append(store.get("members", member)["id"])

@@ -991,6 +991,10 @@ def test_letters_list_filters_and_json() -> None:
     assert {(e["member"], e["format"]) for e in by_case} == {
         (m, f) for m in MEMBERS for f in ("md", "txt")
     }
+    to_him = json.loads(ok("letters", "list", "--official", "prosecutor-general", "--json").stdout)
+    assert {(e["case"], e["official"], e["member"]) for e in to_him} == {
+        ("yusuf-dzhumaev", "prosecutor-general", m) for m in MEMBERS
+    }
     by_member = json.loads(ok("letters", "list", "--member", "olga-petrova", "--json").stdout)
     assert len(by_member) == 5 and {e["member"] for e in by_member} == {"olga-petrova"}
     sent = json.loads(ok("letters", "list", "--status", "sent", "--json").stdout)
@@ -1006,6 +1010,7 @@ def test_letters_list_filters_and_json() -> None:
 @pytest.mark.usefixtures("campaign")
 def test_letters_list_refusals(refused: Refuse) -> None:
     assert "nobody" in refused("letters", "list", "--case", "nobody")
+    assert "no official 'nobody'" in refused("letters", "list", "--official", "nobody")
     assert "bogus" in refused("letters", "list", "--status", "bogus")
     assert "No letters" in ok("letters", "list").stdout
 

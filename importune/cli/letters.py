@@ -146,6 +146,7 @@ def _with_progress(store, options):  # type: ignore[no-untyped-def]
 def letters_list(
     ctx: typer.Context,
     case: Annotated[str | None, typer.Option(help="Only this case's letters.")] = None,
+    official: Annotated[str | None, typer.Option(help="Only the letters to this official.")] = None,
     member: Annotated[str | None, typer.Option(help="Only this member's letters.")] = None,
     status: Annotated[
         str | None, typer.Option(help="generated, printed, sent or withdrawn.")
@@ -156,12 +157,14 @@ def letters_list(
     from importune.generate import iter_letters
 
     with workspace(ctx) as store:
-        rows = list(iter_letters(store, case=case, member=member, status=status))
+        rows = list(iter_letters(store, case=case, official=official, member=member,
+                                 status=status))  # fmt: skip
     if json_:
         print_json(rows)
     else:
         empty = none_listed("letters", "No letters. Make them: importune generate-letters",
-                            case=case, member=member, status=status)  # fmt: skip
+                            case=case, official=official, member=member,
+                            status=status)  # fmt: skip
         table(rows, ["id", "case", "official", "member", "format", "status", "path"],
               empty=empty)  # fmt: skip
 
