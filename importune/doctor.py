@@ -47,10 +47,15 @@ KINDS = (
     "no-detained-on",
     "no-released-on",
     "no-return-address",
+    "printed-not-sent",
     "pending-of-member-who-left",
     "no-group-name",
 )
 """Every kind of finding; a record's findings are listed in this order."""
+
+UNSENT_DAYS = 30
+"""Days after which a letter printed and not marked sent is asked about (``printed-not-sent``):
+a month is long enough to have posted it."""
 
 _RELEASED = ("released", "deceased")
 _TABLES = ("templates", "settings", "cases", "officials", "appeals", "members")
@@ -343,6 +348,30 @@ def examine(store: Store, letters_dir: Path, today: dt.date | None = None) -> li
                 "no return address: their letters will carry none",
                 f"importune member edit {member['slug']} --address ADDRESS",
             )
+    # Letters printed weeks ago and never marked sent: posted, with the tally short of them
+    # until mark-sent says so, or forgotten in a drawer. Either way, someone should ask.
+    # (A member who left is asked about below.)
+    cutoff = (today - dt.timedelta(days=UNSENT_DAYS)).isoformat()
+    unsent = store.query(
+        "SELECT m.slug, count(DISTINCT l.case_id || '/' || l.official_id || '/' || l.template "
+        "|| '/' || l.language) AS n, min(substr(l.printed_at, 1, 10)) AS first "
+        "FROM letters l JOIN members m ON m.id = l.member_id WHERE l.status = 'printed' "
+        "AND substr(l.printed_at, 1, 10) < ? AND m.left_on IS NULL GROUP BY m.slug",
+        [cutoff],
+    )
+    for row in unsent:
+        them, are = agree(row["n"], "it", "them"), agree(row["n"], "it is", "they are")
+        add(
+            WARNING,
+            "printed-not-sent",
+            "members",
+            row["slug"],
+            None,
+            f"{count(row['n'], 'letter')} printed more than {UNSENT_DAYS} days ago (the first "
+            f"on {row['first']}) {agree(row['n'], 'is', 'are')} not marked sent: the tally "
+            f"counts {them} once {are}",
+            f"ask them; if they posted {them}: importune mark-sent --member {row['slug']}",
+        )
     # A member who left: their printed letters wait for mark-sent if they were posted (the
     # tally is short until then); letters never printed, left pending by another program
     # that set left_on, would wait for ever.

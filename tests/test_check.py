@@ -328,3 +328,49 @@ def test_what_another_program_left_behind_is_named_not_a_traceback(ok: Run, run:
     assert fixes["yusuf-dzhumaev"] == "importune case edit yusuf-dzhumaev --detained-on YYYY-MM-DD"
     assert fixes["id 3"] == "delete it: sqlite3 importune.db 'DELETE FROM appeals WHERE id = 3'"
     assert "'23/10/2001' is not a date in the form YYYY-MM-DD" in result.stdout
+
+
+@pytest.mark.usefixtures("campaign")
+def test_letters_printed_a_month_ago_and_not_marked_sent_are_a_warning(ok: Run, run: Run) -> None:
+    ok("official", "add", "Minister of Justice", "--country", "UZ", "--address", "Tashkent")
+    ok("appeal", "add", "yusuf-dzhumaev", "minister-of-justice")
+    ok("generate-letters")
+    ok("generate-letters", "--format", "md")  # a letter in two formats is one letter
+    ok("print", "--member", "mark-konrad")
+    assert findings(run) == []  # printed today: not yet a question
+
+    write("UPDATE letters SET printed_at = '2026-01-05T10:00:00+00:00' "
+          "WHERE official_id = 1")  # fmt: skip
+    write("UPDATE letters SET printed_at = '2026-01-09T10:00:00+00:00' "
+          "WHERE official_id = 2")  # fmt: skip
+    (finding,) = findings(run)
+    assert (finding["severity"], finding["kind"], finding["record"]) == (
+        "warning", "printed-not-sent", "mark-konrad"
+    )
+    assert finding["message"] == (
+        "2 letters printed more than 30 days ago (the first on 2026-01-05) are not marked "
+        "sent: the tally counts them once they are"
+    )
+    assert finding["fix"] == (
+        "ask them; if they posted them: importune mark-sent --member mark-konrad"
+    )
+
+    ok("mark-sent", "--member", "mark-konrad")
+    assert findings(run) == []
+
+
+@pytest.mark.usefixtures("campaign")
+def test_one_letter_printed_long_ago_is_asked_about_and_a_member_who_left_is_not_twice(
+    ok: Run, run: Run
+) -> None:
+    ok("generate-letters")
+    ok("print", "--member", "mark-konrad")
+    write("UPDATE letters SET printed_at = '2026-01-05T10:00:00+00:00'")
+    (finding,) = findings(run)
+    assert finding["message"] == (
+        "1 letter printed more than 30 days ago (the first on 2026-01-05) is not marked sent: "
+        "the tally counts it once it is"
+    )
+    assert finding["fix"] == "ask them; if they posted it: importune mark-sent --member mark-konrad"
+    ok("member", "remove", "mark-konrad")  # left: asked about as a member who left, only
+    assert [f["kind"] for f in findings(run)] == ["pending-of-member-who-left"]
