@@ -41,6 +41,7 @@ from typing import TYPE_CHECKING, Any
 
 from importune import records
 from importune.errors import InvalidInput
+from importune.wording import count
 
 if TYPE_CHECKING:
     from importune.store import Store
@@ -436,7 +437,7 @@ def _duration(days: int | None) -> tuple[str, str]:
         return "", ""
     years, rest = divmod(days, 365.25)
     months = min(round(rest / 30.44), 11)
-    return f"{days:,} {'day' if days == 1 else 'days'}", (
+    return count(days, "day"), (
         f"{years:.0f} yr {months} mo" if years >= 1 else ""
     )
 

@@ -10,6 +10,7 @@ import typer
 
 from importune.cli._common import JsonFlag, details, print_json, say, settings, workspace
 from importune.errors import InvalidInput
+from importune.wording import count
 
 group_app = typer.Typer(help="The group that signs off its letters.", no_args_is_help=True)
 db_app = typer.Typer(help="The workspace's database file.", no_args_is_help=True)
@@ -126,7 +127,7 @@ def import_(
             added, back = add_appeals(store, data.rows, where=data.labels)
         else:
             added = store.add_many(kind, data.rows, where=data.labels)
-    say(f"Imported {len(added)} {SINGULAR[kind] if len(added) == 1 else kind} from {file}.")
+    say(f"Imported {count(len(added), SINGULAR[kind])} from {file}.")
     if back is not None:
         from importune.cli.coordinate import say_letters_back
 

@@ -53,6 +53,7 @@ import typst
 
 from importune.errors import ImportuneError, NotFound
 from importune.formats.common import layout_data, noon_utc, slug_of
+from importune.wording import agree
 from importune.workspace import default_letters
 
 if TYPE_CHECKING:
@@ -209,12 +210,11 @@ def _what(chars: set[str]) -> str:
     parts = []
     if scripts:
         names = list(scripts)
-        noun = "script" if len(names) == 1 else "scripts"
-        parts.append(f"{_and(names)} {noun}")
+        parts.append(f"{_and(names)} {agree(len(names), 'script', 'scripts')}")
     if loose:
         shown = [f"{char!r} (U+{ord(char):04X})" for char in loose[:3]]
         more = f" and {len(loose) - 3} more" if len(loose) > 3 else ""
-        noun = "character" if len(loose) == 1 else "characters"
+        noun = agree(len(loose), "character", "characters")
         parts.append(f"the {noun} {', '.join(shown)}{more}")
     return " and ".join(parts)
 
