@@ -114,7 +114,9 @@ def examine(store: Store, letters_dir: Path, today: dt.date | None = None) -> li
     def country(code: str) -> str:
         """``Uzbekistan (UZ)``: each country's name looked up once, not once per appeal."""
         if code not in countries:
-            countries[code] = f"{records.country_name(code)} ({code})"
+            # CLDR's "Myanmar (Burma)" keeps its first name here: "Myanmar (MM)".
+            name = records.country_name(code).split(" (")[0]
+            countries[code] = f"{name} ({code})"
         return countries[code]
 
     def add(

@@ -85,6 +85,15 @@ def test_writing_to_another_countrys_official_is_a_warning(ok: Run, run: Run) ->
 
 
 @pytest.mark.usefixtures("campaign")
+def test_a_country_is_named_once_with_its_code(ok: Run) -> None:
+    """CLDR calls MM "Myanmar (Burma)", and the code follows in parentheses too."""
+    ok("official", "add", "Embassy of Myanmar", "--country", "Burma", "--address", "Tashkent")
+    ok("appeal", "add", "yusuf-dzhumaev", "embassy-of-myanmar")
+    (line,) = [line for line in ok("check").stdout.splitlines() if "embassy" in line]
+    assert "the official in Myanmar (MM) →" in line
+
+
+@pytest.mark.usefixtures("campaign")
 def test_what_deserves_a_look_is_a_warning_naming_record_field_and_next_step(
     ok: Run, run: Run
 ) -> None:
