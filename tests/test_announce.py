@@ -177,13 +177,19 @@ def test_announce_of_a_case_with_little_on_record(workspace: Path, ok: Run) -> N
     assert "None" not in out and "What happened" not in out and "Sources" not in out
 
 
-def test_announce_of_letters_none_of_them_sent(workspace: Path, ok: Run) -> None:
+@pytest.fixture
+def ali(workspace: Path, ok: Run) -> None:
+    """A case in Uzbekistan, its appeal to a minister in Azerbaijan, two members' letters."""
     ok("case", "add", "Ali Valiyev", "--country", "UZ", "--detained-on", "2019-05-01")
     ok("official", "add", "Azeri Minister", "--country", "AZ", "--address", "2 Main St\nBaku")
     ok("member", "add", "Member One", "--address", "1 Elm Street\nSpringfield")
     ok("member", "add", "Member Two", "--address", "2 Elm Street\nSpringfield")
     ok("appeal", "add", "ali-valiyev", "azeri-minister")
     ok("generate-letters")
+
+
+@pytest.mark.usefixtures("ali")
+def test_announce_of_letters_none_of_them_sent(ok: Run) -> None:
     _execute("UPDATE cases SET status = 'released', released_on = '2020-06-01'")
     out = ok("case", "announce", "ali-valiyev").stdout
     # Written after the release (as here) the letters have no "began ... on" of their own.
@@ -196,15 +202,8 @@ def test_announce_of_letters_none_of_them_sent(workspace: Path, ok: Run) -> None
     assert "released on June 1, 2020, after 1 year in detention (397 days)." in out
 
 
-def test_announce_of_one_letter_printed_and_posted_agrees_with_one(
-    workspace: Path, ok: Run
-) -> None:
-    ok("case", "add", "Ali Valiyev", "--country", "AZ", "--detained-on", "2019-05-01")
-    ok("official", "add", "Azeri Minister", "--country", "AZ", "--address", "2 Main St\nBaku")
-    ok("member", "add", "Member One", "--address", "1 Elm Street\nSpringfield")
-    ok("member", "add", "Member Two", "--address", "2 Elm Street\nSpringfield")
-    ok("appeal", "add", "ali-valiyev", "azeri-minister")
-    ok("generate-letters")
+@pytest.mark.usefixtures("ali")
+def test_announce_of_one_letter_printed_and_posted_agrees_with_one(ok: Run) -> None:
     ok("print", "--member", "member-one", "-o", "one.pdf")
     ok("mark-sent", "--member", "member-one")
     ok("case", "release", "ali-valiyev", "--on", "2020-06-01")
