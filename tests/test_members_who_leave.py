@@ -125,7 +125,7 @@ def test_listings_exports_and_checks_know_a_member_who_left(
     assert f"left_on  {TODAY}" in ok("member", "show", "anna-schmidt").stdout
 
     said = ok("export", "members", "-o", "members.csv").stdout
-    assert said == "Exported 1 members to members.csv (1 who left the group not among them).\n"
+    assert said == "Exported 1 member to members.csv (1 who left the group not among them).\n"
     assert "Anna" not in (tmp_path / "members.csv").read_text(encoding="utf-8-sig")
     # Her erased address is not a warning: no letter of hers needs one. Her printed
     # letter is: if she posted it, the tally is short until it is marked sent.

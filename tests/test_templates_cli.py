@@ -109,6 +109,14 @@ def test_check_passes_on_the_default_templates(letters: Path) -> None:
     assert result.stderr == ""
 
 
+def test_check_of_a_folder_with_one_template_says_so_in_the_singular(letters: Path) -> None:
+    for template in letters.rglob("*.j2"):
+        if template.name != "concern.en.txt.j2":
+            template.unlink()
+    where = os.environ["IMPORTUNE_LETTERS"]
+    assert ok("templates", "check").stdout == f"The one template in {where}/ renders.\n"
+
+
 def test_check_reports_every_broken_template_at_once(letters: Path) -> None:
     own = letters / "cases" / "yusuf-dzhumaev"
     own.mkdir(parents=True)

@@ -235,5 +235,8 @@ def templates_check(ctx: typer.Context) -> None:
         for problem in problems:
             sys.stderr.write(f"importune: {problem}\n")
         raise typer.Exit(1)
-    count = len(composer.template_files())
-    say(f"All {count} templates in {composer.letters_dir}/ render.")
+    files = len(composer.template_files())
+    if files == 1:
+        say(f"The one template in {composer.letters_dir}/ renders.")
+    else:
+        say(f"All {count(files, 'template')} in {composer.letters_dir}/ render.")

@@ -144,6 +144,7 @@ def export(
 ) -> None:
     """Export records as CSV or JSON, in the columns import reads."""
     from importune import transfer
+    from importune.store import SINGULAR
 
     fmt = format_ or (output.suffix.lower().lstrip(".") if output else "csv")
     if fmt not in ("csv", "json"):
@@ -165,7 +166,7 @@ def export(
     # members' exports hold home addresses and stay readable by their owner only.
     transfer.write_file(output, text, private=kind == "members", bom=fmt == "csv")
     not_them = f" ({len(gone)} who left the group not among them)" if gone else ""
-    say(f"Exported {len(records)} {kind} to {output}{not_them}.")
+    say(f"Exported {count(len(records), SINGULAR[kind])} to {output}{not_them}.")
 
 
 @db_app.command("migrate")
