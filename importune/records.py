@@ -231,8 +231,8 @@ def parse_country(value: str, field: str = "country") -> str:
 @functools.cache
 def country_name(code: str) -> str:
     """The English name of an alpha-2 code as the letters write it (CLDR's, through babel:
-    "Russia", not ISO's "Russian Federation"), for the report and the data doctor; ISO's
-    (pycountry) for a code CLDR does not name."""
+    "Russia", not ISO's "Russian Federation", and "Kosovo" for XK), for the report and the
+    data doctor; ISO's (pycountry) for a code CLDR does not name."""
     from babel import Locale
 
     name = Locale("en").territories.get(code)
@@ -242,7 +242,7 @@ def country_name(code: str) -> str:
 
     country = pycountry.countries.get(alpha_2=code)
     if country is None:
-        return _BEYOND_ISO.get(code, code)
+        return code
     return getattr(country, "common_name", None) or country.name
 
 

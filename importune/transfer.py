@@ -133,6 +133,8 @@ def _delimiter(suffix: str, text: str) -> str:
 
 _HEADING_SPACES = re.compile(r"[\s_-]+")
 _HEADING_ALIASES = {"e_mail": "email"}
+_COLUMNS = frozenset(field.name for fields in records.FIELDS.values() for field in fields)
+"""Every column an import of any kind reads."""
 
 
 def _heading(name: str) -> str:
@@ -142,10 +144,6 @@ def _heading(name: str) -> str:
     key = _HEADING_SPACES.sub("_", name.strip().casefold()).strip("_")
     key = _HEADING_ALIASES.get(key, key)
     return key if key in _COLUMNS else name.strip()
-
-
-_COLUMNS = frozenset(field.name for fields in records.FIELDS.values() for field in fields)
-"""Every column an import of any kind reads."""
 
 
 def _read_delimited(path: Path, text: str, delimiter: str) -> tuple[list[str], list[dict]]:
