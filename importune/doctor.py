@@ -350,45 +350,37 @@ def examine(store: Store, letters_dir: Path, today: dt.date | None = None) -> li
                 "no return address: their letters will carry none",
                 f"importune member edit {member['slug']} --address ADDRESS",
             )
-    # Letters printed weeks ago and never marked sent: posted, with the tally short of them
-    # until mark-sent says so, or forgotten in a drawer. Either way, someone should ask.
-    # (A member who left is asked about below.)
-    cutoff = (today - dt.timedelta(days=UNSENT_DAYS)).isoformat()
-    unsent = store.query(
-        "SELECT m.slug, count(DISTINCT l.case_id || '/' || l.official_id || '/' || l.template "
-        "|| '/' || l.language) AS n, min(substr(l.printed_at, 1, 10)) AS first "
-        "FROM letters l JOIN members m ON m.id = l.member_id WHERE l.status = 'printed' "
-        "AND substr(l.printed_at, 1, 10) < ? AND m.left_on IS NULL GROUP BY m.slug",
-        [cutoff],
-    )
-    for row in unsent:
-        them, are = agree(row["n"], "it", "them"), agree(row["n"], "it is", "they are")
-        add(
-            WARNING,
-            "printed-not-sent",
-            "members",
-            row["slug"],
-            None,
-            f"{count(row['n'], 'letter')} printed more than {UNSENT_DAYS} days ago (the first "
-            f"on {row['first']}) {agree(row['n'], 'is', 'are')} not marked sent: the tally "
-            f"counts {them} once {are}",
-            f"ask them; if they posted {them}: importune mark-sent --member {row['slug']}",
-        )
-    # A member who left: their printed letters wait for mark-sent if they were posted (the
-    # tally is short until then); letters never printed, left pending by another program
-    # that set left_on, would wait for ever.
-    gone = {member["id"]: member for member in members if member["left_on"]}
-    pending = store.query(
+    # Members' letters still waiting, in one query. A member who left: their printed
+    # letters wait for mark-sent if they were posted (the tally is short until then), and
+    # letters never printed, left pending by another program that set left_on, would wait
+    # for ever. A member still here: letters printed more than UNSENT_DAYS ago and never
+    # marked sent were posted, the tally short of them until mark-sent, or forgotten in a
+    # drawer; either way, someone should ask.
+    by_id = {member["id"]: member for member in members}
+    waiting = store.query(
         "SELECT member_id, status, count(DISTINCT case_id || '/' || official_id || '/' || "
-        "template || '/' || language) AS n FROM letters WHERE status IN ('generated', "
-        "'printed') AND member_id IN (SELECT id FROM members WHERE left_on IS NOT NULL) "
-        "GROUP BY member_id, status ORDER BY member_id, status"
-    ) if gone else []  # fmt: skip
-    for row in pending:
-        member = gone[row["member_id"]]
+        "template || '/' || language) AS n, min(substr(printed_at, 1, 10)) AS first "
+        "FROM letters WHERE status IN ('generated', 'printed') AND (member_id IN "
+        "(SELECT id FROM members WHERE left_on IS NOT NULL) OR (status = 'printed' AND "
+        "substr(printed_at, 1, 10) < ?)) GROUP BY member_id, status ORDER BY member_id, status",
+        [(today - dt.timedelta(days=UNSENT_DAYS)).isoformat()],
+    )
+    for row in waiting:
+        member = by_id.get(row["member_id"])
+        if member is None:
+            continue
         slug, left = member["slug"], member["left_on"]
-        theirs = f"{count(row['n'], 'letter')} of theirs {agree(row['n'], 'is', 'are')}"
         them, are = agree(row["n"], "it", "them"), agree(row["n"], "it is", "they are")
+        if not left:
+            message = (
+                f"{count(row['n'], 'letter')} printed more than {UNSENT_DAYS} days ago (the "
+                f"first on {row['first']}) {agree(row['n'], 'is', 'are')} not marked sent: the "
+                f"tally counts {them} once {are}"
+            )
+            fix = f"ask them; if they posted {them}: importune mark-sent --member {slug}"
+            add(WARNING, "printed-not-sent", "members", slug, None, message, fix)
+            continue
+        theirs = f"{count(row['n'], 'letter')} of theirs {agree(row['n'], 'is', 'are')}"
         if row["status"] == "printed":
             message = (f"left the group on {left}, yet {theirs} printed and not marked "
                        f"sent: the tally counts {them} once {are}")
