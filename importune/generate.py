@@ -225,6 +225,10 @@ def plan(store: Store, options: Options) -> Plan:
     # Unsigned when the group has no members (or none left in it).
     members = [None] if options.unsigned or not current else current
     today = options.today.isoformat()
+    # A group writes by e-mail to the officials it has an address for, by post to the
+    # others: an e-mail run skips those without one. One named with --official is refused
+    # instead, when its e-mail is made (formats.eml.check).
+    emails_only = options.fmt == "eml" and official_ids is None
     appeals = []
     for appeal in store.query("SELECT * FROM appeals ORDER BY case_id, official_id"):
         if case_ids is not None and appeal["case_id"] not in case_ids:
@@ -234,11 +238,8 @@ def plan(store: Store, options: Options) -> Plan:
         case, official = cases[appeal["case_id"]], officials[appeal["official_id"]]
         name = template or appeal["template"]
         skip = _skip(case, appeal, name, template, today)
-        if skip is None and options.fmt == "eml" and official_ids is None:
-            # A group writes by e-mail to the officials it has an address for, by post to
-            # the others. An official named with --official and no address is refused, when
-            # the e-mail is made (formats.eml.check).
-            skip = None if (official["email"] or "").strip() else _NO_EMAIL
+        if skip is None and emails_only and not (official["email"] or "").strip():
+            skip = _NO_EMAIL
         appeals.append((case, official, appeal, name, skip))
     appeals.sort(key=lambda a: (a[0]["slug"], a[1]["slug"]))
     check_slugs("case", {id(a[0]): a[0] for a in appeals}.values())
