@@ -18,6 +18,7 @@ gives its -wal and -shm files the same mode).
 
 from __future__ import annotations
 
+import itertools
 import os
 import secrets
 import sqlite3
@@ -305,11 +306,12 @@ class Store:
             else:
                 what = f"{SINGULAR[kind]} slug {key!r}"
             where = f"{label}, column {column!r}" if label else ""
-            own = " (a slug column)" if label else f" (--slug {key}-2)"
             if key in seen:
                 also = f" (also {seen[key].rsplit(', ', 1)[-1]})" if seen[key] else ""
                 raise Conflict(_prefix(where, f"{what} appears twice{also}"), column)
             if key in taken:
+                free = next(f"{key}-{n}" for n in itertools.count(2) if f"{key}-{n}" not in taken)
+                own = " (a slug column)" if label else f" (--slug {free})"
                 if kind == "appeals":
                     hint = ""
                 elif key in departed:

@@ -215,6 +215,14 @@ def test_a_region_is_refused_with_what_to_give_instead(refused: Refused, ok: Run
     assert as_json(ok, "case", "list") == []
 
 
+def test_a_name_taken_twice_is_offered_the_first_free_slug(ok: Run, refused: Refused) -> None:
+    ok("member", "add", "Maria Lopez")
+    ok("member", "add", "Maria Lopez", "--slug", "maria-lopez-2")
+    assert refused("member", "add", "Maria Lopez").endswith(
+        "for another of the same name, give this one a slug of its own (--slug maria-lopez-3)"
+    )
+
+
 def test_the_same_name_typed_decomposed_is_the_same_case(
     ok: Run, refused: Refused, sql: Sql
 ) -> None:
