@@ -147,6 +147,10 @@ def test_a_filtered_list_with_nothing_says_so(ok: Run, yusuf: dict[str, Any]) ->
         "No letters with case 'yusuf-dzhumaev' and status 'sent'.\n"
     )
     assert "importune generate-letters" in ok("letters", "list").stdout
+    # An empty filter filters nothing, and is not named as if it did.
+    assert ok("letters", "list", "--official", "").stdout == (
+        "No letters. Make them: importune generate-letters\n"
+    )
 
 
 def test_a_case_is_found_by_id_or_slug(ok: Run, yusuf: dict[str, Any]) -> None:

@@ -241,7 +241,8 @@ def boxed(
 def none_listed(kind: str, hint: str, **filters: Any) -> str:
     """What an empty listing says: when it was filtered, that nothing matches (there may
     well be others, so no hint to add the first); else ``hint``, how to add one."""
-    given = [f"{name} {value!r}" for name, value in filters.items() if value is not None]
+    # An empty filter ('') filters nothing (the listings treat it so): not named either.
+    given = [f"{name} {value!r}" for name, value in filters.items() if value not in (None, "")]
     return f"No {kind} with {' and '.join(given)}." if given else hint
 
 
