@@ -212,5 +212,5 @@ def test_announce_of_one_letter_printed_and_posted_agrees_with_one(ok: Run) -> N
         "The members of Global Importune sent 1 letter of concern on behalf of Ali Valiyev to "
         "1 official in Azerbaijan, asking for Ali Valiyev's immediate and unconditional "
         "release. In all, 1 member signed it. Of the 2 letters written, 1 was printed and 1 "
-        "was posted." in out
+        "was posted. Thank you to every member who wrote, signed and posted it." in out
     )
