@@ -174,7 +174,9 @@ def test_a_long_letter_runs_on_and_the_next_starts_on_a_new_page(workspace: None
 
 
 def test_envelopes_follow_their_letters_with_both_addresses(workspace: None) -> None:
-    ok("print", "--member", "hedwig-brandauer", "--envelopes")
+    said = ok("print", "--member", "hedwig-brandauer", "--envelopes").stdout
+    assert "3 letters signed by hedwig-brandauer to out/print/hedwig-brandauer.pdf, each " \
+        "followed by a DL envelope." in said
     pages = pdf_pages(MEMBER_PDF)
     assert [size_mm(p) for p in pages] == [(210, 297), (220, 110)] * 3
     for letter, envelope, (_, _, country) in zip(pages[::2], pages[1::2], ORDER, strict=True):
@@ -189,6 +191,14 @@ def test_envelopes_follow_their_letters_with_both_addresses(workspace: None) -> 
         "Washington, DC 20036",
         "UNITED STATES",
     ]
+
+
+def test_one_letter_with_its_envelope_is_told_without_each(workspace: None) -> None:
+    said = ok("print", "--member", "hedwig-brandauer", "--case", "ales-bialiatski",
+              "--envelopes", "-o", "one.pdf").stdout  # fmt: skip
+    assert "Printed 1 letter signed by hedwig-brandauer to one.pdf, followed by a DL " \
+        "envelope." in said
+    assert [size_mm(p) for p in pdf_pages(Path("one.pdf"))] == [(210, 297), (220, 110)]
 
 
 def test_c5_envelopes(workspace: None) -> None:

@@ -130,7 +130,8 @@ def print_letters(
         )
     extra = ""
     if extras.envelopes:
-        extra = f", each followed by a {extras.envelope_size} envelope"
+        each = agree(done.letters, "", "each ")
+        extra = f", {each}followed by a {extras.envelope_size} envelope"
     elif extras.labels:
         sheets = -(-done.letters // 21)
         extra = f", then {count(sheets, 'sheet')} of address labels (3×7)"
