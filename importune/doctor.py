@@ -36,6 +36,7 @@ KINDS = (
     "bad-date",
     "pending-after-release",
     "no-address",
+    "long-address",
     "template",
     "letter",
     "no-appeal",
@@ -97,8 +98,9 @@ def _blank(value: Any) -> bool:
 
 def examine(store: Store, letters_dir: Path, today: dt.date | None = None) -> list[Finding]:
     """Every finding in the workspace: errors first, then record by record."""
-    from importune import records
+    from importune import postal, records
     from importune.errors import ImportuneError
+    from importune.formats.common import SMALLEST_EMS, SMALLEST_LINES, wrapped_lines
     from importune.generate import THANKS, _skip
 
     today = today or dt.date.today()
@@ -311,31 +313,50 @@ def examine(store: Store, letters_dir: Path, today: dt.date | None = None) -> li
     # -- officials ------------------------------------------------------------------------------
     written_to = {official["id"] for _, official, _ in due}
     for official in sorted(officials.values(), key=lambda o: o["slug"]):
-        if not _blank(official["address"]):
-            continue
         slug = official["slug"]
-        unreachable = _blank(official["email"]) and _blank(official["fax"])
-        how = "; no email or fax either: no way to reach them" if unreachable else ""
-        if official["id"] in written_to:
-            add(
-                ERROR,
-                "no-address",
-                "officials",
-                slug,
-                "address",
-                f"no postal address, and letters are due to them: they would go out "
-                f"unaddressed{how}",
-                f"importune official edit {slug} --address ADDRESS",
-            )
-        else:
+        if _blank(official["address"]):
+            unreachable = _blank(official["email"]) and _blank(official["fax"])
+            how = "; no email or fax either: no way to reach them" if unreachable else ""
+            if official["id"] in written_to:
+                add(
+                    ERROR,
+                    "no-address",
+                    "officials",
+                    slug,
+                    "address",
+                    f"no postal address, and letters are due to them: they would go out "
+                    f"unaddressed{how}",
+                    f"importune official edit {slug} --address ADDRESS",
+                )
+            else:
+                add(
+                    WARNING,
+                    "no-address",
+                    "officials",
+                    slug,
+                    "address",
+                    f"no postal address (no letter is due to them yet){how}",
+                    f"importune official edit {slug} --address ADDRESS",
+                )
+            continue
+        # As the letters lay it out: name, title, organization, the address, the country.
+        block = postal.layout_recipient(
+            official["name"] or "", official["title"], official["organization"],
+            official["address"], official["country"] or "",
+        )  # fmt: skip
+        lines = wrapped_lines(block, SMALLEST_EMS)
+        if lines > SMALLEST_LINES:
             add(
                 WARNING,
-                "no-address",
+                "long-address",
                 "officials",
                 slug,
                 "address",
-                f"no postal address (no letter is due to them yet){how}",
-                f"importune official edit {slug} --address ADDRESS",
+                f"name, title, organization and address take about {lines} lines: an "
+                f"envelope's window shows {SMALLEST_LINES}, printed small, and the last ones "
+                "(the country) would be hidden",
+                f"importune official edit {slug} with a shorter --title, --organization or "
+                "--address",
             )
 
     # -- members and the group ------------------------------------------------------------------

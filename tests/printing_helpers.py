@@ -15,7 +15,7 @@ import io
 import sqlite3
 from contextlib import closing
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import pypdf
 from typer.testing import CliRunner, Result
@@ -134,3 +134,27 @@ def size_mm(page: pypdf.PageObject) -> tuple[int, int]:
 
 def text_lines(page: pypdf.PageObject) -> list[str]:
     return [line.strip() for line in page_text(page).splitlines() if line.strip()]
+
+
+class Placed(NamedTuple):
+    """A run of text where the PDF draws it: its baseline's left end, from the page's top
+    left corner in millimetres, and its size in points."""
+
+    text: str
+    x: float
+    y: float
+    size: float
+
+
+def placed(page: pypdf.PageObject) -> list[Placed]:
+    """The page's runs of text (a line each, as Typst writes them), where they stand."""
+    height = float(page.mediabox.height)
+    runs: list[Placed] = []
+
+    def visit(text: str, cm: list[float], tm: list[float], font: Any, size: float) -> None:
+        if text.strip():
+            x, y = cm[4] + tm[4], cm[5] + tm[5]
+            runs.append(Placed(text.strip(), x / 72 * 25.4, (height - y) / 72 * 25.4, size))
+
+    page.extract_text(visitor_text=visit)
+    return runs

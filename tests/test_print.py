@@ -255,6 +255,22 @@ def test_an_old_layout_without_envelopes_is_named(workspace: None) -> None:
     assert snapshot() == before and not Path("out").exists()  # refused before generating
 
 
+def test_a_layout_newer_than_its_envelope_layout_says_to_copy_both(workspace: None) -> None:
+    envelope = Path("letters/envelope.typ")  # as an older copy: no `fitted` to import
+    envelope.write_text(envelope.read_text().replace("#let fitted(", "#let older("))
+    ok("generate-letters")
+    before = snapshot()
+    line = refused("print", "--member", "hedwig-brandauer")
+    letters = Path.cwd() / "letters"
+    assert line.startswith(f"importune: {letters}/layout.typ, line ")
+    assert line.endswith(
+        f"unresolved import; if layout.typ and envelope.typ in {letters} come from different "
+        f"versions of importune, copy both anew (importune init /tmp/fresh && cp "
+        f"/tmp/fresh/letters/*.typ {letters}/)"
+    )
+    assert snapshot() == before and not MEMBER_PDF.exists()
+
+
 # -- the printer ----------------------------------------------------------------------------
 
 

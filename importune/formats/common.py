@@ -17,8 +17,9 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Iterable
-from functools import lru_cache
+import unicodedata
+from collections.abc import Iterable, Sequence
+from functools import cache, lru_cache
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -129,3 +130,74 @@ def layout_data(letter: Letter) -> dict[str, Any]:
         "body": body,
         "signature": signature,
     }
+
+
+# -- addresses on the printed page ------------------------------------------------------------
+
+ADDRESS_EMS = 18.0
+"""The width of an address line under the default layouts, in ems of its text: 18.3 on a
+label (58 mm at 9 pt), 20.6 in the window (80 mm at 11 pt), 18.0 for the return address
+(70 mm at 11 pt). For :func:`crowded`."""
+RECIPIENT_LINES = 7
+"""Lines of the official's address that surely fit the window (40 mm at 11 pt) and a label
+(34.3 mm at 9 pt): 8 do, measured; one is kept for the estimate's sake."""
+SENDER_LINES = 12
+"""Lines of the return address that surely fit the letter's head (70 mm at 11 pt; 13 do)."""
+SMALLEST_EMS = 25.0
+SMALLEST_LINES = 10
+"""Lines of the official's address that fit at the smallest the layouts set it, at
+``SMALLEST_EMS`` a line: 10 in the window (8 pt: 28.3 em a line), 11 on a label (6.5 pt:
+25.3 em). A longer address shows in part through the window (``importune check`` warns)."""
+
+
+def crowded(item: dict[str, Any]) -> bool:
+    """Whether an address of a letter may not fit its place under the default layouts (the
+    official's the envelope's window or a label, the member's the letter's head), estimated
+    from its lines with a width for each character that errs on the wide side. The layout
+    measures such a letter's addresses, and sets the official's smaller to fit: a letter
+    whose addresses surely fit is spared the measuring, and looks as it always did."""
+    return _crowded(tuple(item["recipient"]), tuple(item["sender"]))
+
+
+@lru_cache(maxsize=4096)
+def _crowded(recipient: tuple[str, ...], sender: tuple[str, ...]) -> bool:
+    """:func:`crowded`, once per official and member: their letters share the addresses."""
+    return (
+        wrapped_lines(recipient, ADDRESS_EMS) > RECIPIENT_LINES
+        or wrapped_lines(sender, ADDRESS_EMS) > SENDER_LINES
+    )
+
+
+def wrapped_lines(items: Sequence[str], width: float) -> int:
+    """The lines ``items`` take when wrapped at ``width`` ems, word by word as Typst wraps
+    them (a word wider than a line counted in lines of its own), by :func:`_ems`."""
+    count = 0
+    for item in items:
+        if len(item) <= width:  # no character is wider than an em
+            count += 1
+            continue
+        taken, used = 1, 0.0
+        for word in item.split():
+            ems = sum(map(_ems, word))
+            if used and used + _SPACE_EMS + ems > width:
+                taken, used = taken + 1, 0.0
+            used += (_SPACE_EMS if used else 0.0) + ems
+            while used > width:  # a word no line holds: Typst breaks or overflows it
+                taken, used = taken + 1, used - width
+        count += taken
+    return count
+
+
+_SPACE_EMS = 0.3
+_NO_WIDTH = frozenset({"Cc", "Cf", "Zl", "Zp", "Mn", "Me"})
+
+
+@cache
+def _ems(char: str) -> float:
+    """A character's width in ems, on the wide side for its kind (Noto Serif's lower case
+    is 0.5 em on average, its capitals 0.65, a CJK character 1)."""
+    if unicodedata.category(char) in _NO_WIDTH:
+        return 0.0
+    if unicodedata.east_asian_width(char) in "WF":
+        return 1.0
+    return 0.55 if char.islower() else 0.75

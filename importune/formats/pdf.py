@@ -52,7 +52,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 import typst
 
 from importune.errors import ImportuneError, NotFound
-from importune.formats.common import layout_data, noon_utc, slug_of
+from importune.formats.common import crowded, layout_data, noon_utc, slug_of
 from importune.wording import agree
 from importune.workspace import default_letters
 
@@ -387,13 +387,16 @@ class PdfLayout:
         return FontCoverage(self.folders)
 
     def data(self, letter: Letter) -> dict[str, Any]:
-        """The letter as the layout reads it, with the font families to try in order, and
-        whether its lines need Unicode isolates (see :data:`_LEFT_TO_RIGHT`)."""
+        """The letter as the layout reads it, with the font families to try in order,
+        whether its lines need Unicode isolates (see :data:`_LEFT_TO_RIGHT`) and whether an
+        address may not fit its place (:func:`~importune.formats.common.crowded`)."""
         data = {**layout_data(letter), "fonts": self.fonts}
         text = "".join(_texts(data))
         data["isolate"] = data["dir"] != "ltr" or not (
             text.isascii() or all(map(_left_to_right, set(text)))
         )
+        if crowded(data):
+            data["crowded"] = True
         return data
 
     def check(self, letter: Letter) -> None:
@@ -493,4 +496,11 @@ def _typst_message(layout: Path, error: typst.TypstError) -> str:
     if place:
         file = place["file"]
         where = f"{layout if Path(file).name == layout.name else file}, line {place['line']}"
+    if message == "unresolved import" and not hints:
+        # The layout imports from envelope.typ what an older copy of it lacks.
+        hints = [
+            f"if {layout.name} and envelope.typ in {layout.parent} come from different "
+            f"versions of importune, copy both anew (importune init /tmp/fresh && cp "
+            f"/tmp/fresh/letters/*.typ {layout.parent}/)"
+        ]
     return f"{where}: " + "; ".join([message, *hints])
