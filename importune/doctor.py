@@ -17,6 +17,7 @@ page's group did on purpose).
 from __future__ import annotations
 
 import datetime as dt
+import math
 from collections import defaultdict
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -344,7 +345,7 @@ def examine(store: Store, letters_dir: Path, today: dt.date | None = None) -> li
             official["name"] or "", official["title"], official["organization"],
             official["address"], official["country"] or "",
         )  # fmt: skip
-        lines = wrapped_lines(block, SMALLEST_EMS)
+        lines = math.ceil(wrapped_lines(block, SMALLEST_EMS))
         if lines > SMALLEST_LINES:
             add(
                 WARNING,

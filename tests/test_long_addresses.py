@@ -13,12 +13,17 @@ with the place and size of each line.
 
 from __future__ import annotations
 
+import json
+import random
 from pathlib import Path
 
 import pytest
+import typst
 from printing_helpers import Placed, build_workspace, ok, pdf_pages, placed
 
-from importune.formats.common import crowded, wrapped_lines
+from importune.formats.common import ADDRESS_EMS, crowded, wrapped_lines
+from importune.formats.pdf import SHIPPED_FONTS, PdfLayout
+from importune.workspace import default_letters
 
 pytestmark = pytest.mark.usefixtures("letters_beside_the_database")
 
@@ -31,7 +36,7 @@ LONG_ORGANIZATION = "Embassy of the Republic of Uzbekistan to the United States 
 LONG_ADDRESS = "Consular Section, Second Floor\n1746 Massachusetts Avenue NW\nWashington, DC 20036"
 
 
-@pytest.fixture(autouse=True)
+@pytest.fixture
 def workspace() -> None:
     build_workspace(members=("hedwig-brandauer",))
 
@@ -60,6 +65,7 @@ def ambassador(*lines: str) -> None:
        "--organization", LONG_ORGANIZATION, "--address", address)  # fmt: skip
 
 
+@pytest.mark.usefixtures("workspace")
 def test_a_long_address_is_set_smaller_to_fit_the_window_whole() -> None:
     ambassador()
     ok("print", "-o", str(PDF))
@@ -78,6 +84,7 @@ def test_a_long_address_is_set_smaller_to_fit_the_window_whole() -> None:
     assert {run.size for run in recipient(to_president)} == {11}
 
 
+@pytest.mark.usefixtures("workspace")
 def test_an_address_too_long_even_when_small_pushes_the_letter_down_not_under_it() -> None:
     ambassador(*(f"Department {n}, Building {n}" for n in range(1, 9)), "Washington, DC 20036")
     ok("print", "-o", str(PDF))
@@ -93,6 +100,7 @@ def test_an_address_too_long_even_when_small_pushes_the_letter_down_not_under_it
     assert subject(to_ambassador).y > subject(to_president).y
 
 
+@pytest.mark.usefixtures("workspace")
 def test_envelopes_and_labels_carry_a_long_address_whole() -> None:
     ambassador(*(f"Department {n}, Building {n}" for n in range(1, 6)), "Washington, DC 20036")
     ok("print", "--case", "yusuf-dzhumaev", "--envelopes", "-o", "envelopes.pdf")
@@ -111,6 +119,7 @@ def test_envelopes_and_labels_carry_a_long_address_whole() -> None:
     assert " ".join(run.text for run in first_label) == " ".join(run.text for run in address)
 
 
+@pytest.mark.usefixtures("workspace")
 def test_check_warns_of_an_address_that_even_small_print_cannot_fit() -> None:
     ambassador()
     assert "long-address" not in ok("check", "--json").stdout  # fits, set smaller
@@ -118,7 +127,7 @@ def test_check_warns_of_an_address_that_even_small_print_cannot_fit() -> None:
     said = ok("check").stdout
     assert (
         "warning official ambassador, address: name, title, organization and address take "
-        "about 15 lines: an envelope's window shows 10, printed small, and the last ones (the "
+        "about 16 lines: an envelope's window shows 10, printed small, and the last ones (the "
         "country) would be hidden → importune official edit ambassador with a shorter "
         "--title, --organization or --address"
     ) in said
@@ -146,3 +155,69 @@ def test_lines_are_wrapped_word_by_word() -> None:
     assert wrapped_lines(["X" * 60], 18) == 3  # a word no line holds: 45 ems
     assert wrapped_lines(["e\u0301" * 30], 18) == 1  # a combining accent takes no room
     assert wrapped_lines([], 18) == 0
+
+
+# Letters of the scripts importune prints, as addresses hold them: words of each script in
+# either case, numbers, punctuation, and the scripts mixed on a line.
+ALPHABETS = (
+    "abcdefghijklmnopqrstuvwxyz", "ABCDEFGHIJKLMNOPQRSTUVWXYZ", "àéîõüçñøåæœß",
+    "абвгдежзийклмнопрстуфхцчшщъыьэюя", "АБВГДЕЖЗИЙКЛМНОПРСТУФХЦЧШЩЪЫЬЭЮЯ",
+    "αβγδεζηθικλμνξοπρστυφχψω", "ΑΒΓΔΕΖΗΘΙΚΛΜΝΞΟΠΡΣΤΥΦΧΨΩ",
+    "ابتثجحخدذرزسشصضطظعغفقكلمنهوي", "აბგდევზთიკლმნოპჟრსტუფქღყშჩცძწჭხჯჰ",
+    "0123456789", ",.-/()",
+)  # fmt: skip
+
+
+def addresses_said_to_fit(count: int) -> list[list[str]]:
+    """Random addresses that :func:`crowded` says fit, as near its limit as can be: 4 to 7
+    lines, each as long as one line is estimated to hold."""
+    chance = random.Random(20261129)
+
+    def word(alphabets: list[str]) -> str:
+        return "".join(chance.choice(chance.choice(alphabets)) for _ in range(chance.randint(1, 9)))
+
+    found: list[list[str]] = []
+    while len(found) < count:
+        mine = chance.sample(ALPHABETS, 2)
+        lines = []
+        for _ in range(chance.randint(4, 7)):
+            line = word(mine)
+            while wrapped_lines([longer := f"{line} {word(mine)}"], ADDRESS_EMS) <= 1.3:
+                line = longer
+            lines.append(line)
+        if not crowded({"recipient": lines, "sender": ["Hedwig Brandauer"]}):
+            found.append(lines)
+    return found
+
+
+MEASURE = r"""
+#let data = json("addresses.json")
+#set text(font: data.fonts, hyphenate: false)
+#set par(justify: false)
+#context for lines in data.addresses {
+  let body = lines.map(line => "\u{2068}" + line + "\u{2069}").join(linebreak())
+  let window = measure(block(width: 80mm, text(size: 11pt, body))).height
+  let label = measure(block(width: 58mm, text(size: 9pt, body))).height
+  [#metadata((window.mm(), label.mm()))<height>]
+}
+"""
+
+
+def test_an_address_said_to_fit_does_fit_the_window_and_a_label(tmp_path: Path) -> None:
+    """The estimate errs on the safe side: Typst itself measures 300 addresses it passed
+    (in the letter's fonts, as the layouts set them: 80 mm at 11 pt, 58 mm at 9 pt)."""
+    addresses = addresses_said_to_fit(300)
+    fonts = PdfLayout(default_letters()).fonts
+    data = {"fonts": fonts, "addresses": addresses}
+    (tmp_path / "addresses.json").write_text(json.dumps(data, ensure_ascii=False))
+    (tmp_path / "measure.typ").write_text(MEASURE)
+    heights = json.loads(
+        typst.query(str(tmp_path / "measure.typ"), "<height>", font_paths=[str(SHIPPED_FONTS)])
+    )
+    assert len(heights) == len(addresses)
+    too_tall = [
+        (lines, found["value"])
+        for lines, found in zip(addresses, heights, strict=True)
+        if found["value"][0] > 40 or found["value"][1] > 34.3
+    ]
+    assert too_tall == []
