@@ -13,6 +13,7 @@ with the place and size of each line.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import random
 from pathlib import Path
@@ -21,8 +22,10 @@ import pytest
 import typst
 from printing_helpers import Placed, build_workspace, ok, pdf_pages, placed
 
+from importune.compose import Letter
 from importune.formats.common import ADDRESS_EMS, crowded, wrapped_lines
 from importune.formats.pdf import SHIPPED_FONTS, PdfLayout
+from importune.printing import Extras, PrintLayout
 from importune.workspace import default_letters
 
 pytestmark = pytest.mark.usefixtures("letters_beside_the_database")
@@ -221,3 +224,23 @@ def test_an_address_said_to_fit_does_fit_the_window_and_a_label(tmp_path: Path) 
         if found["value"][0] > 40 or found["value"][1] > 34.3
     ]
     assert too_tall == []
+
+
+@pytest.mark.parametrize("extras", [Extras(), Extras(envelopes=True), Extras(labels=True)],
+                         ids=["letter", "envelope", "label"])  # fmt: skip
+def test_a_measured_address_that_fits_is_laid_out_to_the_byte_as_before(extras: Extras) -> None:
+    """Measuring is only ever a way to the same page, when the address fits: the estimate
+    decides the time taken, never what is printed."""
+    letter = Letter(
+        case={"slug": "yusuf-dzhumaev"}, official={"slug": "prosecutor-general"}, member=None,
+        appeal={}, group={}, template="concern", language="en",
+        template_path="concern.en.txt.j2", date=dt.date(2024, 5, 1), date_text="1 May 2024",
+        subject="Yusuf Dzhumaev", body="Dear Prosecutor General,\n\nPlease.\n\nAnna Schmidt\n",
+        recipient_lines=["Prosecutor General", "ul. Gulyamova 66", "Tashkent", "UZBEKISTAN"],
+        sender_lines=["Anna Schmidt", "12 Linden Street", "Bristol BS1 4DJ"],
+    )  # fmt: skip
+    layout = PrintLayout(default_letters(), extras)
+    item = layout.item(letter)
+    assert "crowded" not in item
+    alike = [layout.render_items([data], letter.date) for data in (item, {**item, "crowded": True})]
+    assert alike[0] == alike[1]
