@@ -313,6 +313,7 @@ def examine(store: Store, letters_dir: Path, today: dt.date | None = None) -> li
 
     # -- officials ------------------------------------------------------------------------------
     written_to = {official["id"] for _, official, _ in due}
+    paper = group.get("paper") or "a4"
     for official in sorted(officials.values(), key=lambda o: o["slug"]):
         slug = official["slug"]
         if _blank(official["address"]):
@@ -346,7 +347,7 @@ def examine(store: Store, letters_dir: Path, today: dt.date | None = None) -> li
             official["address"], official["country"] or "",
         )  # fmt: skip
         lines = math.ceil(wrapped_lines(block, SMALLEST_EMS))
-        if lines > SMALLEST_LINES:
+        if lines > SMALLEST_LINES[paper]:
             add(
                 WARNING,
                 "long-address",
@@ -354,8 +355,8 @@ def examine(store: Store, letters_dir: Path, today: dt.date | None = None) -> li
                 slug,
                 "address",
                 f"name, title, organization and address take about {lines} lines: an "
-                f"envelope's window shows {SMALLEST_LINES}, printed small, and the last ones "
-                "(the country) would be hidden",
+                f"envelope's window shows {SMALLEST_LINES[paper]}, printed small, and the last "
+                "ones (the country) would be hidden",
                 f"importune official edit {slug} with a shorter --title, --organization or "
                 "--address",
             )

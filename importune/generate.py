@@ -930,7 +930,8 @@ class _Maker:
         options = self.options = setup.options
         self.composer = Composer(options.letters_dir, setup.group, options.today)
         # The renderer (for PDF, a Typst compiler) only where letters are rendered.
-        self.renderer = Renderer(options.letters_dir, options.fmt) if render else None
+        paper = setup.group.get("paper") or "a4"
+        self.renderer = Renderer(options.letters_dir, options.fmt, paper) if render else None
         self.extension = EXTENSIONS[options.fmt]
         self.out = str(options.out)
         self.fresh = setup.fresh

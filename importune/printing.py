@@ -47,7 +47,7 @@ import tempfile
 import zipfile
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager, suppress
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import partial
 from pathlib import Path, PurePosixPath
 from typing import Any, TypeVar
@@ -74,7 +74,13 @@ J = TypeVar("J")
 PRINTABLE = ("generated", "printed")
 """Statuses a letter may be printed in (again)."""
 
-ENVELOPE_SIZES = ("DL", "C5")
+ENVELOPE_SIZES = {"DL": "DL", "C5": "C5", "NO10": "No10", "#10": "No10", "10": "No10"}
+"""The envelopes importune lays out, as they may be typed (in capitals), and as the layout
+names them: DL and C5 (ISO 269), and the US #10 (9 1/2 × 4 1/8 in)."""
+ENVELOPE_NAMES = {"DL": "DL", "C5": "C5", "No10": "#10"}
+"""An envelope's name as a person reads it."""
+LABEL_SHEETS = {"a4": (3, 7), "letter": (3, 10)}
+"""Columns and rows of the label sheets on each paper (``envelope.typ``'s ``sheets``)."""
 ENVELOPE_LAYOUT = "envelope.typ"
 TEMP_SUFFIX = ".importune-tmp"
 PRINT_FOLDER = "print"
@@ -99,23 +105,41 @@ _PRINTER_NAME = re.compile(r"^[^\s/#\-][^\s/#]{0,126}$")
 
 @dataclass(frozen=True)
 class Extras:
-    """What goes with the letters: an envelope page after each, or label sheets at the end."""
+    """What goes with the letters: an envelope page after each, or label sheets at the end;
+    and the paper. ``paper`` None is the group's (:meth:`on`), ``envelope_size`` None the
+    paper's own envelope (DL with A4, #10 with US Letter)."""
 
     envelopes: bool = False
-    envelope_size: str = "DL"
+    envelope_size: str | None = None
     labels: bool = False
+    paper: str | None = None
 
     def __post_init__(self) -> None:
         if self.envelopes and self.labels:
             raise InvalidInput("choose --envelopes or --labels, not both")
-        if self.envelope_size not in ENVELOPE_SIZES:
-            raise InvalidInput(
-                f"envelope size {self.envelope_size!r}: use {' or '.join(ENVELOPE_SIZES)}"
-            )
+        if self.envelope_size is not None:
+            size = ENVELOPE_SIZES.get(self.envelope_size.strip().upper())
+            if size is None:
+                raise InvalidInput(
+                    f"envelope size {self.envelope_size!r}: use DL, C5 or No10 (the US #10)"
+                )
+            object.__setattr__(self, "envelope_size", size)
+        if self.paper is not None:
+            object.__setattr__(self, "paper", records.parse_paper(self.paper))
 
     @property
     def any(self) -> bool:
         return self.envelopes or self.labels
+
+    def on(self, group_paper: str | None) -> Extras:
+        """These extras on the paper asked for, else the group's, else A4, with the paper's
+        own envelope unless another was asked for."""
+        paper = self.paper or "a4"
+        if self.paper is None and group_paper:
+            # Checked again: another program (or a pack's maker) may have written it.
+            paper = records.parse_paper(group_paper, "the group's paper")
+        size = self.envelope_size or ("No10" if paper == "letter" else "DL")
+        return replace(self, paper=paper, envelope_size=size)
 
 
 class PrintLayout(PdfLayout):
@@ -128,8 +152,9 @@ class PrintLayout(PdfLayout):
     """
 
     def __init__(self, letters_dir: Path, extras: Extras) -> None:
+        extras = extras.on(None)  # the paper given, or A4
         # Printed on paper: no accessibility tags (half the file, a fifth of the time).
-        super().__init__(letters_dir, tags=False)
+        super().__init__(letters_dir, tags=False, paper=extras.paper or "a4")
         self.extras = extras
         if extras.any and "envelope-page" not in self.path.read_text(encoding="utf-8"):
             raise NotFound(
@@ -457,7 +482,7 @@ def print_member(
     now: dt.datetime | None = None,
 ) -> Printed:
     """Print one member's letters (of one case, with ``case``) as one PDF; see the module."""
-    extras = extras or Extras()
+    extras = (extras or Extras()).on(store.group().get("paper"))
     today = today or dt.date.today()
     person = resolve_member(store, member)
     case_row = store.get("cases", case) if case is not None else None
@@ -1125,6 +1150,7 @@ def print_pack(
             except (TypeError, AttributeError, KeyError, ValueError) as error:
                 raise _damaged(path, f"{type(error).__name__}: {error}") from None
 
+        extras = extras.on(pack.group.get("paper"))
         count, pdf = compose_pdf(PrintLayout(pack.letters_dir, extras), jobs, compose)
         made = _made(pack.manifest)
     said = _deliver(pdf, target, printer, lp, f"importune: letters of {person['name']}")

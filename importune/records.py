@@ -336,7 +336,21 @@ def check_template_name(value: str, field: str = "template") -> str:
     return text
 
 
-GROUP_KEYS = ("name", "address", "email")
+PAPERS = ("a4", "letter")
+"""The paper letters are printed on: A4 (and DL envelopes), or US Letter (and #10 ones)."""
+_PAPER_NAMES = {"a4": "a4", "letter": "letter", "us-letter": "letter", "us letter": "letter"}
+
+
+def parse_paper(value: str, field: str = "paper") -> str:
+    """``a4`` or ``letter`` (``Letter``, ``US Letter`` and ``us-letter`` are ``letter``)."""
+    text = value.strip()
+    paper = _PAPER_NAMES.get(text.casefold())
+    if paper is None:
+        raise InvalidInput(f"{field} {text!r}: use a4 or letter (US Letter)", field)
+    return paper
+
+
+GROUP_KEYS = ("name", "address", "email", "paper")
 
 
 def check_group(values: Mapping[str, str | None]) -> dict[str, str | None]:
@@ -350,6 +364,9 @@ def check_group(values: Mapping[str, str | None]) -> dict[str, str | None]:
         if key not in GROUP_KEYS:
             raise InvalidInput(f"the group has no {key!r}", key)
         if value is None:
+            continue
+        if key == "paper":
+            changes[key] = parse_paper(value)
             continue
         multiline = key == "address"
         limit = MULTI_LINE_MAX if multiline else SINGLE_LINE_MAX

@@ -11,6 +11,7 @@ yusuf-dzhumaev → prosecutor-general.
 
 from __future__ import annotations
 
+import datetime as dt
 import io
 import sqlite3
 from contextlib import closing
@@ -21,6 +22,7 @@ import pypdf
 from typer.testing import CliRunner, Result
 
 from importune.cli import app
+from importune.compose import Letter
 
 runner = CliRunner()
 
@@ -158,3 +160,15 @@ def placed(page: pypdf.PageObject) -> list[Placed]:
 
     page.extract_text(visitor_text=visit)
     return runs
+
+
+def sample_letter(n: int) -> Letter:
+    """A short letter to "Official n", composed by hand: for laying out many at once."""
+    return Letter(
+        case={"slug": "c"}, official={"slug": f"o{n}"}, member=None, appeal={}, group={},
+        template="concern", language="en", template_path="concern.en.txt.j2",
+        date=dt.date(2024, 5, 1), date_text="1 May 2024", subject=f"Letter {n}",
+        body="Dear Sir,\n\nPlease.\n\nAnna\n",
+        recipient_lines=[f"Official {n}", f"{n} Main Street", "Tashkent", "UZBEKISTAN"],
+        sender_lines=["Anna"],
+    )  # fmt: skip

@@ -24,12 +24,12 @@ from printing_helpers import (
     pdf_pages,
     refused,
     rows,
+    sample_letter,
     size_mm,
     snapshot,
     text_lines,
 )
 
-from importune.compose import Letter
 from importune.printing import Extras, layout_pdf
 from importune.workspace import default_letters
 
@@ -217,19 +217,9 @@ def test_labels_are_one_a4_sheet_after_the_letters(workspace: None) -> None:
     assert sheet.index("Aleksandr Lukashenko") < sheet.index("BELARUS")
 
 
-def _letter(n: int) -> Letter:
-    return Letter(
-        case={"slug": "c"}, official={"slug": f"o{n}"}, member=None, appeal={}, group={},
-        template="concern", language="en", template_path="concern.en.txt.j2",
-        date=dt.date(2024, 5, 1), date_text="1 May 2024", subject=f"Letter {n}",
-        body="Dear Sir,\n\nPlease.\n\nAnna\n",
-        recipient_lines=[f"Official {n}", f"{n} Main Street", "Tashkent", "UZBEKISTAN"],
-        sender_lines=["Anna"],
-    )  # fmt: skip
-
-
 def test_labels_fill_sheets_of_21_in_one_compile() -> None:
-    pdf = layout_pdf(default_letters(), [_letter(n) for n in range(1, 23)], Extras(labels=True))
+    letters = [sample_letter(n) for n in range(1, 23)]
+    pdf = layout_pdf(default_letters(), letters, Extras(labels=True))
     pages = pdf_pages(pdf)
     assert len(pages) == 22 + 2
     first, second = text_lines(pages[22]), text_lines(pages[23])

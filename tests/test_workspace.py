@@ -51,7 +51,7 @@ def test_init_makes_a_private_database_and_copies_the_letters(ok: Run, tmp_path:
     ).read_bytes()
     assert "importune case add" in result.stdout  # the next step
     group = json.loads(ok("group", "show", "--json").stdout)
-    assert group == {"name": GROUP, "address": None, "email": None}
+    assert group == {"name": GROUP, "address": None, "email": None, "paper": None}
 
 
 def test_the_wal_and_shm_files_are_private_too(workspace: Path) -> None:
@@ -127,8 +127,10 @@ def test_group_set_changes_only_what_is_given(workspace: Path, ok: Run) -> None:
         "name": GROUP,
         "address": "PO Box 7\nPortland, OR 97201",
         "email": "hi@example.org",
+        "paper": None,
     }
-    ok("group", "set", "--name", "Importune Portland")
+    ok("group", "set", "--name", "Importune Portland", "--paper", "US Letter")
+    assert json.loads(ok("group", "show", "--json").stdout)["paper"] == "letter"
     shown = ok("group", "show").stdout
     assert "Importune Portland" in shown and "Portland, OR 97201" in shown
 
@@ -140,6 +142,7 @@ def test_group_set_changes_only_what_is_given(workspace: Path, ok: Run) -> None:
         (["--email", "not an address"], "not an e-mail address"),
         (["--name", "  "], "name is empty"),
         (["--name", "two\nlines"], "one line"),
+        (["--paper", "legal"], "paper 'legal': use a4 or letter (US Letter)"),
     ],
 )
 def test_group_set_refusals(

@@ -54,14 +54,27 @@ def print_letters(
         str | None,
         typer.Option(
             "--envelope-size",
-            metavar="DL|C5",
-            help="DL (220×110 mm, the default) or C5 (229×162 mm).",
+            metavar="DL|C5|NO10",
+            help="DL (220×110 mm, the default on A4), C5 (229×162 mm) or No10 (the US #10, "
+            "9.5×4.125 in, the default on Letter).",
         ),
     ] = None,
     labels: Annotated[
         bool,
-        typer.Option("--labels", help="Address labels instead: A4 sheets of 3×7 (70×42.3 mm)."),
+        typer.Option(
+            "--labels",
+            help="Address labels instead: sheets of 3×7 on A4 (70×42.3 mm), of 3×10 on Letter "
+            "(2.625×1 in).",
+        ),
     ] = False,
+    paper: Annotated[
+        str | None,
+        typer.Option(
+            metavar="A4|LETTER",
+            help="a4 or letter (US Letter, for #10 window envelopes) (default: the group's, "
+            "else A4).",
+        ),
+    ] = None,
     printer: Annotated[
         str | None,
         typer.Option(
@@ -83,12 +96,20 @@ def print_letters(
     ] = None,
 ) -> None:
     """Print a member's letters as one PDF, ready to sign and post."""
-    from importune.printing import Extras, print_member, print_pack, shown
+    from importune.printing import (
+        ENVELOPE_NAMES,
+        LABEL_SHEETS,
+        Extras,
+        print_member,
+        print_pack,
+        shown,
+    )
 
     extras = Extras(
         envelopes=envelopes or envelope_size is not None,
-        envelope_size=(envelope_size or "DL").strip().upper(),
+        envelope_size=envelope_size,
         labels=labels,
+        paper=paper,
     )
     if pack is not None:
         if member is not None:
@@ -128,13 +149,16 @@ def print_letters(
             f"Left out {count(len(done.left_out), 'letter')} printed before whose words have "
             f"changed since ({named}): a printed letter is never written again."
         )
+    extras = done.extras  # on the paper printed on, with its envelope
     extra = ""
     if extras.envelopes:
         each = agree(done.letters, "", "each ")
-        extra = f", {each}followed by a {extras.envelope_size} envelope"
+        envelope = ENVELOPE_NAMES[extras.envelope_size or "DL"]
+        extra = f", {each}followed by a {envelope} envelope"
     elif extras.labels:
-        sheets = -(-done.letters // 21)
-        extra = f", then {count(sheets, 'sheet')} of address labels (3×7)"
+        columns, rows = LABEL_SHEETS[extras.paper or "a4"]
+        sheets = -(-done.letters // (columns * rows))
+        extra = f", then {count(sheets, 'sheet')} of address labels ({columns}×{rows})"
     say(f"Printed {count(done.letters, 'letter')} signed by {done.signer} to {shown(done.path)}"
         f"{extra}.")
     if done.printer is not None:

@@ -75,7 +75,7 @@ def _new_database(ctx: typer.Context, folder: Path) -> Path:
 
 @group_app.command("show")
 def group_show(ctx: typer.Context, json_: JsonFlag = False) -> None:
-    """Show the group's name, address and e-mail."""
+    """Show the group's name, address, e-mail and paper."""
     with workspace(ctx) as store:
         group = store.group()
     if json_:
@@ -92,12 +92,19 @@ def group_set(
     name: Annotated[str | None, typer.Option(help="The group's name.")] = None,
     address: Annotated[str | None, typer.Option(help="Its postal address.")] = None,
     email: Annotated[str | None, typer.Option(help="Its e-mail address.")] = None,
+    paper: Annotated[
+        str | None,
+        typer.Option(
+            metavar="A4|LETTER",
+            help="The paper its members print on: a4 (the default) or letter (US Letter).",
+        ),
+    ] = None,
 ) -> None:
-    """Set the group's name, address or e-mail."""
-    if name is None and address is None and email is None:
-        raise InvalidInput("nothing to set: give --name, --address or --email")
+    """Set the group's name, address, e-mail or paper."""
+    if name is None and address is None and email is None and paper is None:
+        raise InvalidInput("nothing to set: give --name, --address, --email or --paper")
     with workspace(ctx) as store:
-        store.set_group(name=name, address=address, email=email)
+        store.set_group(name=name, address=address, email=email, paper=paper)
     say("Group updated.")
 
 

@@ -35,9 +35,10 @@ MANY = frozenset({"html", "pdf"})
 
 
 class Renderer:
-    """Lays out letters in one format; made once per run and reused for every letter."""
+    """Lays out letters in one format (a PDF on ``paper``, the group's); made once per run
+    and reused for every letter."""
 
-    def __init__(self, letters_dir: Path, fmt: str) -> None:
+    def __init__(self, letters_dir: Path, fmt: str, paper: str = "a4") -> None:
         if fmt not in FORMATS:
             raise ImportuneError(f"unknown format {fmt!r}: use one of {', '.join(FORMATS)}")
         self.letters_dir = Path(letters_dir)
@@ -66,7 +67,7 @@ class Renderer:
         else:
             from importune.formats.pdf import PdfLayout
 
-            pdf = PdfLayout(self.letters_dir)
+            pdf = PdfLayout(self.letters_dir, paper=paper)
             self._render, self._render_many, self._check = pdf.render, pdf.render_many, pdf.check
 
     def check(self, letter: Letter) -> None:

@@ -136,35 +136,39 @@ def layout_data(letter: Letter) -> dict[str, Any]:
 
 ADDRESS_EMS = 16.0
 """The width of an address line under the default layouts, in ems of its text, less an eighth
-for the estimate's sake: 18.3 on a label (58 mm at 9 pt), 20.6 in the window (80 mm at 11
-pt), 18.0 for the return address (70 mm at 11 pt). For :func:`crowded`."""
-RECIPIENT_LINES = 7
-"""Lines of the official's address that surely fit the window (40 mm at 11 pt) and a label
-(34.3 mm at 9 pt): 8 do, measured; one is kept for the estimate's sake."""
-SENDER_LINES = 12
-"""Lines of the return address that surely fit the letter's head (70 mm at 11 pt; 13 do)."""
+for the estimate's sake: 18.3 on a label (58 mm at 9 pt), 20.6 in A4's window (80 mm at 11
+pt) and 22.0 in US Letter's, 18.0 for the return address (70 mm at 11 pt). For
+:func:`crowded`."""
+RECIPIENT_LINES = {"a4": 7, "letter": 3}
+"""Lines of the official's address that surely fit the window and a label, by paper: on A4, 8
+do in the window (40 mm at 11 pt) and on a label (34.3 mm at 9 pt); on US Letter, 4 in the
+#10 envelope's window (22.2 mm) and 5 on a label (21.4 mm). One is kept for the estimate."""
+SENDER_LINES = {"a4": 12, "letter": 9}
+"""Lines of the return address that surely fit the letter's head at 11 pt: 13 on A4 (70 mm),
+10 on US Letter (55 mm)."""
 SMALLEST_EMS = 25.0
-SMALLEST_LINES = 10
+SMALLEST_LINES = {"a4": 10, "letter": 6}
 """Lines of the official's address that show through the window at the smallest the layout
-sets it, at ``SMALLEST_EMS`` a line (8 pt: 10 lines of 28.3 em, less an eighth of their width
-for the estimate's sake). A longer address shows in part (``importune check`` warns)."""
+sets it (8 pt), at ``SMALLEST_EMS`` a line (28.3 em, less an eighth of it for the
+estimate's sake): 10 on A4, 6 on US Letter. A longer address shows in part (``importune
+check`` warns)."""
 
 
-def crowded(item: dict[str, Any]) -> bool:
+def crowded(item: dict[str, Any], paper: str = "a4") -> bool:
     """Whether an address of a letter may not fit its place under the default layouts (the
     official's the envelope's window or a label, the member's the letter's head), estimated
     from its lines with a width for each character that errs on the wide side. The layout
     measures such a letter's addresses, and sets the official's smaller to fit: a letter
     whose addresses surely fit is spared the measuring, and looks as it always did."""
-    return _crowded(tuple(item["recipient"]), tuple(item["sender"]))
+    return _crowded(tuple(item["recipient"]), tuple(item["sender"]), paper)
 
 
 @lru_cache(maxsize=4096)
-def _crowded(recipient: tuple[str, ...], sender: tuple[str, ...]) -> bool:
+def _crowded(recipient: tuple[str, ...], sender: tuple[str, ...], paper: str) -> bool:
     """:func:`crowded`, once per official and member: their letters share the addresses."""
     return (
-        wrapped_lines(recipient, ADDRESS_EMS) > RECIPIENT_LINES
-        or wrapped_lines(sender, ADDRESS_EMS) > SENDER_LINES
+        wrapped_lines(recipient, ADDRESS_EMS) > RECIPIENT_LINES[paper]
+        or wrapped_lines(sender, ADDRESS_EMS) > SENDER_LINES[paper]
     )
 
 

@@ -92,6 +92,9 @@ _PLACE = re.compile(r"┌─ (?P<file>\S+):(?P<line>\d+):(?P<column>\d+)")
 _PAGE_TREE = re.compile(rb"/Type\s*/Pages\s*/Count\s+(\d+)")
 PAGE_NUMBERS = "page-numbers"
 """The data's switch for page numbers (a layout that has none ignores it)."""
+PAPER_MARK = 'at("paper"'
+"""How a layout that reads the data's paper (``data.at("paper", default: "a4")``) is known:
+an older one lays out A4 whatever it is given."""
 
 
 def font_dirs(letters_dir: Path) -> list[Path]:
@@ -351,12 +354,14 @@ def page_count(pdf: bytes) -> int | None:
 class PdfLayout:
     """``layout.typ`` with its fonts, compiled by one Typst compiler for a whole run.
 
-    ``tags``: a tagged PDF (for screen readers), or a lighter one for paper.
+    ``tags``: a tagged PDF (for screen readers), or a lighter one for paper. ``paper``:
+    ``a4`` or ``letter`` (US Letter), the page and where the window envelope's window is.
     """
 
-    def __init__(self, letters_dir: Path, *, tags: bool = True) -> None:
+    def __init__(self, letters_dir: Path, *, tags: bool = True, paper: str = "a4") -> None:
         self.letters_dir = Path(letters_dir)
         self.tags = tags
+        self.paper = paper
         path = self.letters_dir / LAYOUT
         if not path.is_file():
             path = default_letters() / LAYOUT
@@ -373,6 +378,12 @@ class PdfLayout:
         # A layout from before letters-file (copied into a workspace) reads sys.inputs.letters;
         # one from before page-numbers numbers its pages always.
         source = path.read_text(encoding="utf-8")
+        if paper != "a4" and PAPER_MARK not in source:
+            raise NotFound(
+                f"{path} lays out A4 only (it predates --paper {paper}): copy layout.typ and "
+                f"envelope.typ anew (importune init /tmp/fresh && cp /tmp/fresh/letters/*.typ "
+                f"{path.parent}/), or print on A4 (--paper a4)"
+            )
         self.by_file = "letters-file" in source
         self.numbers_optional = self.by_file and PAGE_NUMBERS in source
         inputs = {"letters-file": f"/{DATA_FILE}"} if self.by_file else {}
@@ -395,7 +406,7 @@ class PdfLayout:
         data["isolate"] = data["dir"] != "ltr" or not (
             text.isascii() or all(map(_left_to_right, set(text)))
         )
-        if crowded(data):
+        if crowded(data, self.paper):
             data["crowded"] = True
         return data
 
@@ -466,7 +477,9 @@ class PdfLayout:
     ) -> bytes:
         """One Typst compile of the letters: the data is joined from each letter's JSON,
         the same text ``json.dumps`` makes of the whole document."""
-        head = json.dumps({"title": title, PAGE_NUMBERS: numbers}, ensure_ascii=False)
+        head = json.dumps(
+            {"title": title, PAGE_NUMBERS: numbers, "paper": self.paper}, ensure_ascii=False
+        )
         text = f'{head[:-1]}, "letters": [{", ".join(letter.json for letter in letters)}]}}'
         try:
             if self.by_file:
