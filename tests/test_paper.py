@@ -145,3 +145,13 @@ def test_letter_papers_smaller_window_measures_more_letters() -> None:
     five = {"recipient": ["President", "Aleksandr Lukashenko", "ul. Karla Marksa 38",
                           "220016 Minsk", "BELARUS"], "sender": ["Hedwig Brandauer"]}  # fmt: skip
     assert not crowded(five, "a4") and crowded(five, "letter")
+
+
+def test_html_letters_print_on_the_groups_paper() -> None:
+    """A browser prints an HTML letter on the page its CSS asks for (``@page``)."""
+    ok("generate-letters", "--format", "html", "--case", "ales-bialiatski")
+    ok("group", "set", "--paper", "letter")
+    ok("generate-letters", "--format", "html", "--case", "ales-bialiatski")
+    page = Path(rows("l.format = 'html'")[0]["path"]).read_text()
+    assert "@page { size: letter; margin: 0.75in 1in; }" in page
+    assert "grid-template-rows: 1.292in minmax(0.875in, auto)" in page  # the #10 window

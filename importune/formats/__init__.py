@@ -62,7 +62,7 @@ class Renderer:
         elif fmt == "html":
             from importune.formats.html import HtmlLayout
 
-            layout = HtmlLayout(self.letters_dir)
+            layout = HtmlLayout(self.letters_dir, paper)
             self._render, self._render_many = layout.render, layout.render_many
         else:
             from importune.formats.pdf import PdfLayout

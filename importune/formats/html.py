@@ -1,4 +1,5 @@
-"""The letter as a web page: one printable A4 page per letter, from ``letters/layout.html.j2``.
+"""The letter as a web page: one printable page per letter (A4 or US Letter, the group's
+paper), from ``letters/layout.html.j2``.
 
 The layout is a group's own template (a workspace's ``letters/`` first, importune's
 default after it) and may come in an organizer's pack, so it renders in Jinja2's
@@ -28,8 +29,9 @@ LAYOUT = "layout.html.j2"
 class HtmlLayout:
     """``layout.html.j2``, loaded and compiled once for a run of many letters."""
 
-    def __init__(self, letters_dir: Path) -> None:
+    def __init__(self, letters_dir: Path, paper: str = "a4") -> None:
         self.letters_dir = Path(letters_dir)
+        self.paper = paper
         folders = [self.letters_dir]
         default = default_letters()
         if default.resolve() != self.letters_dir.resolve():
@@ -58,7 +60,9 @@ class HtmlLayout:
             raise ImportuneError("no letters to lay out")
         title = one_line(letters[0].subject) if len(letters) == 1 else f"{len(letters)} letters"
         try:
-            page = self.template.render(title=title, letters=[layout_data(x) for x in letters])
+            page = self.template.render(
+                title=title, paper=self.paper, letters=[layout_data(x) for x in letters]
+            )
         except TemplateError as error:
             raise self._error(error) from None
         return page.encode("utf-8")
