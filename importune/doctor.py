@@ -52,6 +52,7 @@ KINDS = (
     "printed-not-sent",
     "pending-of-member-who-left",
     "no-group-name",
+    "bad-paper",
 )
 """Every kind of finding; a record's findings are listed in this order."""
 
@@ -100,7 +101,7 @@ def _blank(value: Any) -> bool:
 def examine(store: Store, letters_dir: Path, today: dt.date | None = None) -> list[Finding]:
     """Every finding in the workspace: errors first, then record by record."""
     from importune import postal, records
-    from importune.errors import ImportuneError
+    from importune.errors import ImportuneError, InvalidInput
     from importune.formats.common import SMALLEST_EMS, SMALLEST_LINES, wrapped_lines
     from importune.generate import THANKS, _skip
 
@@ -313,7 +314,12 @@ def examine(store: Store, letters_dir: Path, today: dt.date | None = None) -> li
 
     # -- officials ------------------------------------------------------------------------------
     written_to = {official["id"] for _, official, _ in due}
-    paper = group.get("paper") or "a4"
+    try:
+        paper = records.group_paper(group)
+    except InvalidInput as error:  # written by another program: PDFs would be refused
+        paper = "a4"
+        add(ERROR, "bad-paper", "settings", "group", "paper", str(error),
+            "importune group set --paper a4 (or letter)")  # fmt: skip
     for official in sorted(officials.values(), key=lambda o: o["slug"]):
         slug = official["slug"]
         if _blank(official["address"]):

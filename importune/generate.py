@@ -60,7 +60,7 @@ from pathlib import Path
 from stat import S_ISREG
 from typing import TYPE_CHECKING, Any
 
-from importune import receipts
+from importune import receipts, records
 from importune.errors import ImportuneError, InvalidInput, NotFound
 
 if TYPE_CHECKING:
@@ -79,6 +79,8 @@ BATCH = 500
 """Letter rows per INSERT statement (11 parameters each, well under SQLite's 32,766)."""
 HELD = ("detained", "unknown")
 """Case statuses that still get letters of concern."""
+PAGED = frozenset({"html", "pdf"})
+"""Formats laid out on the group's paper."""
 _KEPT = "already {}: never overwritten in place"
 _CHANGED = "already {}: its words have changed since, and it is never overwritten in place"
 _TAKEN = "{} was already {}"
@@ -567,6 +569,8 @@ class _Setup:
     stamp: str
     group: dict[str, Any]
     run_key: str
+    paper: str = "a4"
+    """The paper PDF and HTML letters are laid out on (the group's, checked)."""
     fresh: frozenset[str] = frozenset()
     """Case folders made whole under a temporary name (see :meth:`_Run.make_folders`)."""
 
@@ -618,6 +622,7 @@ class _Run:
             stamp=self.stamp,
             group=group,
             run_key=_run_key(options, group),
+            paper=records.group_paper(group) if options.fmt in PAGED else "a4",
         )
         self.workers = _workers(options, len(jobs))
         self.writes: list[tuple[Any, ...]] = []
@@ -930,8 +935,7 @@ class _Maker:
         options = self.options = setup.options
         self.composer = Composer(options.letters_dir, setup.group, options.today)
         # The renderer (for PDF, a Typst compiler) only where letters are rendered.
-        paper = setup.group.get("paper") or "a4"
-        self.renderer = Renderer(options.letters_dir, options.fmt, paper) if render else None
+        self.renderer = Renderer(options.letters_dir, options.fmt, setup.paper) if render else None
         self.extension = EXTENSIONS[options.fmt]
         self.out = str(options.out)
         self.fresh = setup.fresh

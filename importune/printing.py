@@ -131,13 +131,10 @@ class Extras:
     def any(self) -> bool:
         return self.envelopes or self.labels
 
-    def on(self, group_paper: str | None) -> Extras:
+    def on(self, group: Mapping[str, Any]) -> Extras:
         """These extras on the paper asked for, else the group's, else A4, with the paper's
         own envelope unless another was asked for."""
-        paper = self.paper or "a4"
-        if self.paper is None and group_paper:
-            # Checked again: another program (or a pack's maker) may have written it.
-            paper = records.parse_paper(group_paper, "the group's paper")
+        paper = self.paper or records.group_paper(group)
         size = self.envelope_size or ("No10" if paper == "letter" else "DL")
         return replace(self, paper=paper, envelope_size=size)
 
@@ -152,7 +149,7 @@ class PrintLayout(PdfLayout):
     """
 
     def __init__(self, letters_dir: Path, extras: Extras) -> None:
-        extras = extras.on(None)  # the paper given, or A4
+        extras = extras.on({})  # the paper given, or A4
         # Printed on paper: no accessibility tags (half the file, a fifth of the time).
         super().__init__(letters_dir, tags=False, paper=extras.paper or "a4")
         self.extras = extras
@@ -482,7 +479,7 @@ def print_member(
     now: dt.datetime | None = None,
 ) -> Printed:
     """Print one member's letters (of one case, with ``case``) as one PDF; see the module."""
-    extras = (extras or Extras()).on(store.group().get("paper"))
+    extras = (extras or Extras()).on(store.group())
     today = today or dt.date.today()
     person = resolve_member(store, member)
     case_row = store.get("cases", case) if case is not None else None
@@ -1150,7 +1147,7 @@ def print_pack(
             except (TypeError, AttributeError, KeyError, ValueError) as error:
                 raise _damaged(path, f"{type(error).__name__}: {error}") from None
 
-        extras = extras.on(pack.group.get("paper"))
+        extras = extras.on(pack.group)
         count, pdf = compose_pdf(PrintLayout(pack.letters_dir, extras), jobs, compose)
         made = _made(pack.manifest)
     said = _deliver(pdf, target, printer, lp, f"importune: letters of {person['name']}")

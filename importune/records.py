@@ -350,6 +350,13 @@ def parse_paper(value: str, field: str = "paper") -> str:
     return paper
 
 
+def group_paper(group: Mapping[str, Any]) -> str:
+    """The group's paper (``a4`` when it has none), checked again as it is read: another
+    program (Datasette, a script, a pack's maker) may have written it."""
+    stored = group.get("paper")
+    return parse_paper(stored, "the group's paper") if stored else "a4"
+
+
 GROUP_KEYS = ("name", "address", "email", "paper")
 
 

@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 from printing_helpers import (
     build_workspace,
+    cli,
     ok,
     pdf_pages,
     placed,
@@ -155,3 +156,23 @@ def test_html_letters_print_on_the_groups_paper() -> None:
     page = Path(rows("l.format = 'html'")[0]["path"]).read_text()
     assert "@page { size: letter; margin: 0.75in 1in; }" in page
     assert "grid-template-rows: 1.292in minmax(0.875in, auto)" in page  # the #10 window
+
+
+def test_check_names_a_paper_another_program_wrote() -> None:
+    with closing(sqlite3.connect("importune.db")) as conn, conn:
+        conn.execute("INSERT INTO settings (key, value) VALUES ('group.paper', 'foolscap')")
+    result = cli("check", "--json")
+    assert result.exit_code == 1  # an error: PDFs would be refused
+    found = [f for f in json.loads(result.stdout) if f["kind"] == "bad-paper"]
+    assert found == [{
+        "severity": "error", "kind": "bad-paper", "table": "settings", "record": "group",
+        "field": "paper", "message": "the group's paper 'foolscap': use a4 or letter (US Letter)",
+        "fix": "importune group set --paper a4 (or letter)",
+    }]  # fmt: skip
+    # A letter in text needs no paper: generate-letters still writes it.
+    ok("generate-letters")
+    before = snapshot()
+    assert refused("generate-letters", "--format", "pdf") == (
+        "importune: the group's paper 'foolscap': use a4 or letter (US Letter)"
+    )
+    assert snapshot() == before and not list(Path("out").rglob("*.pdf"))
