@@ -76,7 +76,7 @@ def test_the_groups_paper_is_the_default_and_print_can_choose_another() -> None:
     assert made and all(size_mm(pdf_pages(path)[0]) == LETTER for path in made)
 
 
-def test_a_pack_carries_the_groups_paper(tmp_path: Path) -> None:
+def test_a_pack_carries_the_groups_paper() -> None:
     ok("group", "set", "--paper", "letter")
     ok("pack", "export", "campaign.zip")
     said = ok("print", "--pack", "campaign.zip", "--as", "Olga Petrova", "--labels",
