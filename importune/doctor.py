@@ -352,7 +352,7 @@ def examine(store: Store, letters_dir: Path, today: dt.date | None = None) -> li
             official["name"] or "", official["title"], official["organization"],
             official["address"], official["country"] or "",
         )  # fmt: skip
-        lines = math.ceil(wrapped_lines(block, SMALLEST_EMS))
+        lines = math.ceil(wrapped_lines(block, SMALLEST_EMS[paper]))
         if lines > SMALLEST_LINES[paper]:
             add(
                 WARNING,
