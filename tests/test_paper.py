@@ -48,8 +48,8 @@ def workspace() -> None:
 
 def test_print_on_letter_paper_puts_the_address_in_the_10_envelopes_window() -> None:
     said = ok("print", "--paper", "letter", "--envelopes", "-o", "us.pdf").stdout
-    assert "Printed 3 letters signed by hedwig-brandauer to us.pdf, each followed by a #10 " \
-        "envelope." in said  # fmt: skip
+    assert "Printed 3 letters signed by hedwig-brandauer to us.pdf on US Letter, each " \
+        "followed by a #10 envelope." in said  # fmt: skip
     pages = pdf_pages(Path("us.pdf"))
     assert [size_mm(page) for page in pages] == [LETTER, (241, 105)] * 3
     to_president = placed(pages[0])
@@ -81,7 +81,7 @@ def test_a_pack_carries_the_groups_paper() -> None:
     ok("pack", "export", "campaign.zip")
     said = ok("print", "--pack", "campaign.zip", "--as", "Olga Petrova", "--labels",
               "-o", "olga.pdf").stdout  # fmt: skip
-    assert "then 1 sheet of address labels (3×10)." in said
+    assert "to olga.pdf on US Letter, then 1 sheet of address labels (3×10)." in said
     assert {size_mm(page) for page in pdf_pages(Path("olga.pdf"))} == {LETTER}
 
 

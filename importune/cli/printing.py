@@ -159,8 +159,9 @@ def print_letters(
         columns, rows = LABEL_SHEETS[extras.paper or "a4"]
         sheets = -(-done.letters // (columns * rows))
         extra = f", then {count(sheets, 'sheet')} of address labels ({columns}×{rows})"
+    paper = " on US Letter" if extras.paper == "letter" else ""  # A4 goes without saying
     say(f"Printed {count(done.letters, 'letter')} signed by {done.signer} to {shown(done.path)}"
-        f"{extra}.")
+        f"{paper}{extra}.")
     if done.printer is not None:
         queue = done.printer or "the default printer"
         say(f"Sent to {queue}" + (f": {done.lp}" if done.lp else "."))
