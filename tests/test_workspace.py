@@ -118,6 +118,23 @@ def test_init_with_a_bad_group_name_leaves_no_workspace_behind(
     assert list(tmp_path.iterdir()) == []
 
 
+def test_init_says_which_paper_letters_print_on_and_takes_letter(
+    ok: Run, refused: Callable[..., str], tmp_path: Path
+) -> None:
+    said = ok("init", "a4", "--group", GROUP).stdout
+    assert "Letters print on A4, for DL window envelopes (on US Letter after: importune group " \
+        "set --paper letter)." in said  # fmt: skip
+    said = ok("init", "us", "--paper", "Letter").stdout
+    assert "Letters print on US Letter, for #10 window envelopes." in said
+    assert json.loads(ok("--db", "us/importune.db", "group", "show", "--json").stdout) == {
+        "name": None, "address": None, "email": None, "paper": "letter",
+    }  # fmt: skip
+    assert refused("init", "legal", "--paper", "legal") == (
+        "paper 'legal': use a4 or letter (US Letter)"
+    )
+    assert not (tmp_path / "legal").exists()
+
+
 # -- group --------------------------------------------------------------------------------
 
 

@@ -24,6 +24,12 @@ def init(
     group: Annotated[
         str | None, typer.Option(help="The group's name, as it signs letters.")
     ] = None,
+    paper: Annotated[
+        str | None,
+        typer.Option(
+            metavar="A4|LETTER", help="The paper its members print on: a4 (the default) or letter."
+        ),
+    ] = None,
 ) -> None:
     """Create a workspace: importune.db and the group's own letters/ templates."""
     from importune import workspace as ws
@@ -31,7 +37,7 @@ def init(
     from importune.store import open_store, remove_database
 
     db = _new_database(ctx, folder)
-    checked = check_group({"name": group}) if group else {}  # refused before any file is made
+    checked = check_group({"name": group or None, "paper": paper})  # refused before any file
     store = open_store(db, create=True)
     try:
         if checked:
@@ -48,6 +54,11 @@ def init(
         say(f"Copied the default templates to {letters}/: edit them to suit your group.")
     else:
         say(f"Kept your templates in {letters}/.")
+    if checked.get("paper") == "letter":
+        say("Letters print on US Letter, for #10 window envelopes.")
+    else:
+        say("Letters print on A4, for DL window envelopes (on US Letter after: "
+            "importune group set --paper letter).")  # fmt: skip
     where = "" if folder == Path(".") else f"cd {folder} && "
     say(f"Next: {where}importune case add NAME --country CC")
 
