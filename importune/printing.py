@@ -479,7 +479,8 @@ def print_member(
     now: dt.datetime | None = None,
 ) -> Printed:
     """Print one member's letters (of one case, with ``case``) as one PDF; see the module."""
-    extras = (extras or Extras()).on(store.group())
+    group = store.group()
+    extras = (extras or Extras()).on(group)
     today = today or dt.date.today()
     person = resolve_member(store, member)
     case_row = store.get("cases", case) if case is not None else None
@@ -506,7 +507,7 @@ def print_member(
     cases = {r["id"]: r for r in store.list("cases")}
     officials = {r["id"]: r for r in store.list("officials")}
     appeals = {(a["case_id"], a["official_id"]): a for a in store.query("SELECT * FROM appeals")}
-    composer = Composer(letters_dir, store.group(), today)
+    composer = Composer(letters_dir, group, today)
 
     def compose(r: dict[str, Any]) -> Letter:
         return composer.compose(

@@ -336,9 +336,9 @@ def check_template_name(value: str, field: str = "template") -> str:
     return text
 
 
-PAPERS = ("a4", "letter")
-"""The paper letters are printed on: A4 (and DL envelopes), or US Letter (and #10 ones)."""
 _PAPER_NAMES = {"a4": "a4", "letter": "letter", "us-letter": "letter", "us letter": "letter"}
+"""The papers letters are printed on, as they may be typed: A4 (with DL envelopes), or US
+Letter (with #10 ones)."""
 
 
 def parse_paper(value: str, field: str = "paper") -> str:
@@ -354,7 +354,7 @@ def group_paper(group: Mapping[str, Any]) -> str:
     """The group's paper (``a4`` when it has none), checked again as it is read: another
     program (Datasette, a script, a pack's maker) may have written it."""
     stored = group.get("paper")
-    return parse_paper(stored, "the group's paper") if stored else "a4"
+    return parse_paper(str(stored), "the group's paper") if stored else "a4"
 
 
 GROUP_KEYS = ("name", "address", "email", "paper")
