@@ -492,5 +492,5 @@ def test_help_names_every_option() -> None:
     result = cli("print", "--help")
     assert result.exit_code == 0
     for option in ("--member", "--case", "--output", "--envelopes", "--envelope-size", "--labels",
-                   "--printer", "--pack", "--as", "--address"):  # fmt: skip
+                   "--paper", "--printer", "--pack", "--as", "--address"):  # fmt: skip
         assert option in result.stdout
