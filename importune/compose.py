@@ -152,6 +152,14 @@ def write_date(value: dt.date, language: str, form: str = "long") -> str:
     return format_date(value, form, locale=_locale(language)).translate(_NARROW_SPACES)
 
 
+def dates_in(language: str, group: Mapping[str, Any]) -> str:
+    """The locale a letter in ``language`` writes its dates in: for English, the group's
+    English (``en_GB``: "29 November 2026"), else babel's ``en`` ("November 29, 2026"). A
+    setting another program wrote that is not English is passed over."""
+    english = group.get("english") if language == DEFAULT_LANGUAGE else None
+    return english if isinstance(english, str) and english.startswith("en_") else language
+
+
 def years_between(start: dt.date, end: dt.date) -> int:
     """Whole years from ``start`` to ``end``: a birthday-style count."""
     years = end.year - start.year
@@ -859,7 +867,7 @@ class Composer:
             language=language,
             template_path=relative,
             date=on,
-            date_text=write_date(on, language),
+            date_text=write_date(on, dates_in(language, self.group)),
             subject=subject,
             body=body,
             recipient_lines=self.recipient_lines(official),
@@ -1199,10 +1207,12 @@ def _true_ones(value: Any) -> Iterator[Any]:
 
 @pass_context
 def _date_filter(context: Context, value: Any, form: str = "long") -> str:
-    """``{{ case.detained_on | date }}``: 23 October 2001 written in the letter's language."""
+    """``{{ case.detained_on | date }}``: 23 October 2001 written in the letter's language
+    (in English, the group's: see :func:`dates_in`)."""
     if form not in ("short", "medium", "long", "full"):
         raise _FilterError(f"date: the form {form!r} is not one of short, medium, long, full")
-    return write_date(_as_date(value), context.get("language") or DEFAULT_LANGUAGE, form)
+    language = context.get("language") or DEFAULT_LANGUAGE
+    return write_date(_as_date(value), dates_in(language, context.get("group") or {}), form)
 
 
 @pass_context

@@ -357,7 +357,26 @@ def group_paper(group: Mapping[str, Any]) -> str:
     return parse_paper(str(stored), "the group's paper") if stored else "a4"
 
 
-GROUP_KEYS = ("name", "address", "email", "paper")
+def parse_english(value: str, field: str = "english") -> str:
+    """An English locale as babel names it (``en-GB``, ``en_gb`` → ``en_GB``): the English a
+    group writes its letters' dates in."""
+    from babel import Locale, UnknownLocaleError
+
+    text = value.strip()
+    try:
+        locale = Locale.parse(text.replace("-", "_"))
+    except (UnknownLocaleError, ValueError):
+        locale = None
+    if locale is None or locale.language != "en" or not locale.territory:
+        raise InvalidInput(
+            f"{field} {text!r}: use an English locale, such as en-US (November 29, 2026) or "
+            "en-GB (29 November 2026)",
+            field,
+        )
+    return str(locale)
+
+
+GROUP_KEYS = ("name", "address", "email", "paper", "english")
 
 
 def check_group(values: Mapping[str, str | None]) -> dict[str, str | None]:
@@ -372,8 +391,8 @@ def check_group(values: Mapping[str, str | None]) -> dict[str, str | None]:
             raise InvalidInput(f"the group has no {key!r}", key)
         if value is None:
             continue
-        if key == "paper":
-            changes[key] = parse_paper(value)
+        if key in ("paper", "english"):
+            changes[key] = parse_paper(value) if key == "paper" else parse_english(value)
             continue
         multiline = key == "address"
         limit = MULTI_LINE_MAX if multiline else SINGLE_LINE_MAX

@@ -473,7 +473,7 @@ class Store:
     GROUP_KEYS = records.GROUP_KEYS
 
     def group(self) -> dict[str, str | None]:
-        """The group that signs off its letters (name, address, email) and its paper."""
+        """The group that signs off its letters (name, address, email), its paper and English."""
         stored = {
             row["key"].removeprefix("group."): row["value"]
             for row in self.query("SELECT key, value FROM settings WHERE key LIKE 'group.%'")

@@ -91,6 +91,18 @@ def test_announce_reads_as_the_seed_page(released: Path, ok: Run) -> None:
     assert ok("case", "announce", "1").stdout == ANNOUNCEMENT  # by id as well
 
 
+def test_announce_in_the_groups_english(released: Path, ok: Run) -> None:
+    ok("group", "set", "--english", "en-GB")
+    british = (
+        ANNOUNCEMENT.replace("December 29, 2011", "29 December 2011")
+        .replace("October 23, 2001", "23 October 2001")
+        .replace("March 1, 2005", "1 March 2005")
+        .replace("January 14, 2002", "14 January 2002")
+    )
+    assert british != ANNOUNCEMENT
+    assert ok("case", "announce", "yusuf-dzhumaev").stdout == british
+
+
 def test_announce_to_a_file(released: Path, ok: Run) -> None:
     result = ok("case", "announce", "yusuf-dzhumaev", "-o", "posts/yusuf.md")
     assert result.stdout == "Wrote the announcement to posts/yusuf.md.\n"

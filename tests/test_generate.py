@@ -32,6 +32,7 @@ from typing import Any
 
 import pypdf
 import pytest
+from conftest import refusal
 from typer.testing import CliRunner, Result
 
 from importune.cli import app
@@ -342,6 +343,38 @@ def test_a_russian_letter_has_the_russian_date_address_salutation_and_facts() ->
     assert signoff == "С уважением,"
     assert signature == "Ольга Петрова"
     assert row["language"] == "ru"
+
+
+@pytest.mark.usefixtures("campaign")
+def test_a_group_that_writes_british_english_dates_its_english_letters_so() -> None:
+    path = "yusuf-dzhumaev/ambassador--anna-schmidt.txt"
+    ok("generate-letters")
+    assert "arrested at home on October 23, 2001" in read(path)  # babel's English: American
+    ok("group", "set", "--english", "en-GB")
+    said = ok("generate-letters").stdout
+    assert said.startswith("Wrote 9 letters to ") and "; 3 unchanged" in said  # 3 in Russian
+    text = read(path)
+    (row,) = letter_rows("l.path = ?", (f"out/{path}",))
+    assert blocks(text)[2] == write_date(dt.date.fromisoformat(row["dated"]), "en_GB")
+    assert blocks(text)[2].split()[0].isdigit()  # "29 November 2026"
+    assert "arrested at home on 23 October 2001" in text
+    # A Russian letter keeps its Russian dates.
+    assert "с 23 октября 2001 г." in read("yusuf-dzhumaev/prosecutor-general--olga-petrova.txt")
+
+
+@pytest.mark.usefixtures("campaign")
+def test_an_english_that_is_not_english_is_refused_and_one_another_program_wrote_ignored() -> None:
+    before = json.loads(ok("group", "show", "--json").stdout)
+    for value in ("fr-FR", "en", "klingon"):
+        assert refusal("group", "set", "--english", value) == (
+            f"english {value!r}: use an English locale, such as en-US (November 29, 2026) "
+            "or en-GB (29 November 2026)"
+        )
+    assert json.loads(ok("group", "show", "--json").stdout) == before
+    with closing(sqlite3.connect("importune.db")) as conn, conn:
+        conn.execute("INSERT INTO settings (key, value) VALUES ('group.english', 'fr_FR')")
+    ok("generate-letters")
+    assert "on October 23, 2001" in read("yusuf-dzhumaev/ambassador--anna-schmidt.txt")
 
 
 @pytest.mark.usefixtures("campaign")

@@ -51,7 +51,7 @@ def test_init_makes_a_private_database_and_copies_the_letters(ok: Run, tmp_path:
     ).read_bytes()
     assert "importune case add" in result.stdout  # the next step
     group = json.loads(ok("group", "show", "--json").stdout)
-    assert group == {"name": GROUP, "address": None, "email": None, "paper": None}
+    assert group == {"name": GROUP, "address": None, "email": None, "paper": None, "english": None}
 
 
 def test_the_wal_and_shm_files_are_private_too(workspace: Path) -> None:
@@ -127,7 +127,7 @@ def test_init_says_which_paper_letters_print_on_and_takes_letter(
     said = ok("init", "us", "--paper", "Letter").stdout
     assert "Letters print on US Letter, for #10 window envelopes." in said
     assert json.loads(ok("--db", "us/importune.db", "group", "show", "--json").stdout) == {
-        "name": None, "address": None, "email": None, "paper": "letter",
+        "name": None, "address": None, "email": None, "paper": "letter", "english": None,
     }  # fmt: skip
     assert refused("init", "legal", "--paper", "legal") == (
         "paper 'legal': use a4 or letter (US Letter)"
@@ -145,6 +145,7 @@ def test_group_set_changes_only_what_is_given(workspace: Path, ok: Run) -> None:
         "address": "PO Box 7\nPortland, OR 97201",
         "email": "hi@example.org",
         "paper": None,
+        "english": None,
     }
     ok("group", "set", "--name", "Importune Portland", "--paper", "US Letter")
     assert json.loads(ok("group", "show", "--json").stdout)["paper"] == "letter"

@@ -86,7 +86,7 @@ def _new_database(ctx: typer.Context, folder: Path) -> Path:
 
 @group_app.command("show")
 def group_show(ctx: typer.Context, json_: JsonFlag = False) -> None:
-    """Show the group's name, address, e-mail and paper."""
+    """Show the group's name, address, e-mail, paper and English."""
     with workspace(ctx) as store:
         group = store.group()
     if json_:
@@ -110,12 +110,24 @@ def group_set(
             help="The paper its members print on: a4 (the default) or letter (US Letter).",
         ),
     ] = None,
+    english: Annotated[
+        str | None,
+        typer.Option(
+            metavar="LOCALE",
+            help="The English its letters write dates in: en-US (November 29, 2026, the "
+            "default) or en-GB (29 November 2026), en-AU, en-IE, en-IN...",
+        ),
+    ] = None,
 ) -> None:
-    """Set the group's name, address, e-mail or paper."""
-    if name is None and address is None and email is None and paper is None:
-        raise InvalidInput("nothing to set: give --name, --address, --email or --paper")
+    """Set the group's name, address, e-mail, paper or English."""
+    given = {"name": name, "address": address, "email": email, "paper": paper,
+             "english": english}  # fmt: skip
+    if all(value is None for value in given.values()):
+        raise InvalidInput(
+            "nothing to set: give --name, --address, --email, --paper or --english"
+        )
     with workspace(ctx) as store:
-        store.set_group(name=name, address=address, email=email, paper=paper)
+        store.set_group(**given)
     say("Group updated.")
 
 
