@@ -377,6 +377,8 @@ def parse_english(value: str, field: str = "english") -> str:
 
 
 GROUP_KEYS = ("name", "address", "email", "paper", "english")
+_GROUP_CHOICES: dict[str, Callable[[str], str]] = {"paper": parse_paper, "english": parse_english}
+"""The group's settings that are one of a set, each read by its own parser."""
 
 
 def check_group(values: Mapping[str, str | None]) -> dict[str, str | None]:
@@ -391,8 +393,9 @@ def check_group(values: Mapping[str, str | None]) -> dict[str, str | None]:
             raise InvalidInput(f"the group has no {key!r}", key)
         if value is None:
             continue
-        if key in ("paper", "english"):
-            changes[key] = parse_paper(value) if key == "paper" else parse_english(value)
+        parse = _GROUP_CHOICES.get(key)
+        if parse is not None:
+            changes[key] = parse(value)
             continue
         multiline = key == "address"
         limit = MULTI_LINE_MAX if multiline else SINGLE_LINE_MAX
