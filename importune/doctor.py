@@ -61,6 +61,8 @@ UNSENT_DAYS = 30
 a month is long enough to have posted it."""
 
 _RELEASED = ("released", "deceased")
+_WINDOWS = {"a4": "DL envelope's", "letter": "#10 envelope's"}
+"""The window envelope each paper's letters are laid out for."""
 _TABLES = ("templates", "settings", "cases", "officials", "appeals", "members")
 """The order findings are listed in, within each severity."""
 
@@ -360,9 +362,9 @@ def examine(store: Store, letters_dir: Path, today: dt.date | None = None) -> li
                 "officials",
                 slug,
                 "address",
-                f"name, title, organization and address take about {lines} lines: an "
-                f"envelope's window shows {SMALLEST_LINES[paper]}, printed small, and the last "
-                "ones (the country) would be hidden",
+                f"name, title, organization and address take about {lines} lines: a "
+                f"{_WINDOWS[paper]} window shows {SMALLEST_LINES[paper]} at 8 pt, the smallest "
+                "print, and the last ones (the country) would be hidden",
                 f"importune official edit {slug} with a shorter --title, --organization or "
                 "--address",
             )

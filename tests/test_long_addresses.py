@@ -130,9 +130,9 @@ def test_check_warns_of_an_address_that_even_small_print_cannot_fit() -> None:
     said = ok("check").stdout
     assert (
         "warning official ambassador, address: name, title, organization and address take "
-        "about 15 lines: an envelope's window shows 10, printed small, and the last ones (the "
-        "country) would be hidden → importune official edit ambassador with a shorter "
-        "--title, --organization or --address"
+        "about 15 lines: a DL envelope's window shows 10 at 8 pt, the smallest print, and the "
+        "last ones (the country) would be hidden → importune official edit ambassador with a "
+        "shorter --title, --organization or --address"
     ) in said
 
 

@@ -137,8 +137,8 @@ def test_check_counts_the_window_of_the_groups_paper() -> None:
     ok("group", "set", "--paper", "letter")
     found = json.loads(ok("check", "--json").stdout)
     assert [f["message"] for f in found if f["kind"] == "long-address"] == [
-        "name, title, organization and address take about 7 lines: an envelope's window "
-        "shows 6, printed small, and the last ones (the country) would be hidden"
+        "name, title, organization and address take about 7 lines: a #10 envelope's window "
+        "shows 6 at 8 pt, the smallest print, and the last ones (the country) would be hidden"
     ]
 
 
