@@ -61,8 +61,6 @@ UNSENT_DAYS = 30
 a month is long enough to have posted it."""
 
 _RELEASED = ("released", "deceased")
-_WINDOWS = {"a4": "DL envelope's", "letter": "#10 envelope's"}
-"""The window envelope each paper's letters are laid out for."""
 _TABLES = ("templates", "settings", "cases", "officials", "appeals", "members")
 """The order findings are listed in, within each severity."""
 
@@ -104,7 +102,12 @@ def examine(store: Store, letters_dir: Path, today: dt.date | None = None) -> li
     """Every finding in the workspace: errors first, then record by record."""
     from importune import postal, records
     from importune.errors import ImportuneError, InvalidInput
-    from importune.formats.common import SMALLEST_EMS, SMALLEST_LINES, wrapped_lines
+    from importune.formats.common import (
+        SMALLEST_EMS,
+        SMALLEST_LINES,
+        window_envelope,
+        wrapped_lines,
+    )
     from importune.generate import THANKS, _skip
 
     today = today or dt.date.today()
@@ -363,8 +366,8 @@ def examine(store: Store, letters_dir: Path, today: dt.date | None = None) -> li
                 slug,
                 "address",
                 f"name, title, organization and address take about {lines} lines: a "
-                f"{_WINDOWS[paper]} window shows {SMALLEST_LINES[paper]} at 8 pt, the smallest "
-                "print, and the last ones (the country) would be hidden",
+                f"{window_envelope(paper)} envelope's window shows {SMALLEST_LINES[paper]} at "
+                "8 pt, the smallest print, and the last ones (the country) would be hidden",
                 f"importune official edit {slug} with a shorter --title, --organization or "
                 "--address",
             )

@@ -56,6 +56,7 @@ from importune import __version__, records
 from importune.compose import Composer, Letter
 from importune.errors import Conflict, ImportuneError, InvalidInput, NotFound
 from importune.forked import forked
+from importune.formats.common import WINDOW_ENVELOPES
 from importune.formats.pdf import FONT_SUFFIXES, LAYOUT, Encoded, PdfLayout, encode
 from importune.generate import (
     HELD,
@@ -77,8 +78,6 @@ PRINTABLE = ("generated", "printed")
 ENVELOPE_SIZES = {"DL": "DL", "C5": "C5", "NO10": "No10", "#10": "No10", "10": "No10"}
 """The envelopes importune lays out, as they may be typed (in capitals), and as the layout
 names them: DL and C5 (ISO 269), and the US #10 (9 1/2 × 4 1/8 in)."""
-ENVELOPE_NAMES = {"DL": "DL", "C5": "C5", "No10": "#10"}
-"""An envelope's name as a person reads it."""
 LABEL_SHEETS = {"a4": (3, 7), "letter": (3, 10)}
 """Columns and rows of the label sheets on each paper (``envelope.typ``'s ``sheets``)."""
 ENVELOPE_LAYOUT = "envelope.typ"
@@ -135,7 +134,7 @@ class Extras:
         """These extras on the paper asked for, else the group's, else A4, with the paper's
         own envelope unless another was asked for."""
         paper = self.paper or records.group_paper(group)
-        size = self.envelope_size or ("No10" if paper == "letter" else "DL")
+        size = self.envelope_size or WINDOW_ENVELOPES[paper]
         return replace(self, paper=paper, envelope_size=size)
 
 

@@ -96,14 +96,8 @@ def print_letters(
     ] = None,
 ) -> None:
     """Print a member's letters as one PDF, ready to sign and post."""
-    from importune.printing import (
-        ENVELOPE_NAMES,
-        LABEL_SHEETS,
-        Extras,
-        print_member,
-        print_pack,
-        shown,
-    )
+    from importune.formats.common import ENVELOPE_NAMES, PAPER_NAMES
+    from importune.printing import LABEL_SHEETS, Extras, print_member, print_pack, shown
 
     extras = Extras(
         envelopes=envelopes or envelope_size is not None,
@@ -159,7 +153,8 @@ def print_letters(
         columns, rows = LABEL_SHEETS[extras.paper or "a4"]
         sheets = -(-done.letters // (columns * rows))
         extra = f", then {count(sheets, 'sheet')} of address labels ({columns}×{rows})"
-    paper = " on US Letter" if extras.paper == "letter" else ""  # A4 goes without saying
+    # A4 goes without saying.
+    paper = f" on {PAPER_NAMES[extras.paper]}" if extras.paper and extras.paper != "a4" else ""
     say(f"Printed {count(done.letters, 'letter')} signed by {done.signer} to {shown(done.path)}"
         f"{paper}{extra}.")
     if done.printer is not None:

@@ -33,6 +33,7 @@ def init(
 ) -> None:
     """Create a workspace: importune.db and the group's own letters/ templates."""
     from importune import workspace as ws
+    from importune.formats.common import PAPER_NAMES, window_envelope
     from importune.records import check_group
     from importune.store import open_store, remove_database
 
@@ -54,11 +55,10 @@ def init(
         say(f"Copied the default templates to {letters}/: edit them to suit your group.")
     else:
         say(f"Kept your templates in {letters}/.")
-    if checked.get("paper") == "letter":
-        say("Letters print on US Letter, for #10 window envelopes.")
-    else:
-        say("Letters print on A4, for DL window envelopes (on US Letter after: "
-            "importune group set --paper letter).")  # fmt: skip
+    paper = checked.get("paper") or "a4"
+    how = " (on US Letter after: importune group set --paper letter)" if paper == "a4" else ""
+    say(f"Letters print on {PAPER_NAMES[paper]}, for {window_envelope(paper)} window "
+        f"envelopes{how}.")  # fmt: skip
     where = "" if folder == Path(".") else f"cd {folder} && "
     say(f"Next: {where}importune case add NAME --country CC")
 

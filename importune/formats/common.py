@@ -132,6 +132,21 @@ def layout_data(letter: Letter) -> dict[str, Any]:
     }
 
 
+# -- the paper and its window envelope ---------------------------------------------------------
+
+PAPER_NAMES = {"a4": "A4", "letter": "US Letter"}
+"""The papers the layouts lay letters out on, as a person names them."""
+WINDOW_ENVELOPES = {"a4": "DL", "letter": "No10"}
+"""The window envelope each paper's letters are folded for (``envelope.typ``'s names)."""
+ENVELOPE_NAMES = {"DL": "DL", "C5": "C5", "No10": "#10"}
+"""An envelope's name as a person reads it."""
+
+
+def window_envelope(paper: str) -> str:
+    """``DL``, ``#10``: the envelope whose window a letter on ``paper`` shows through."""
+    return ENVELOPE_NAMES[WINDOW_ENVELOPES[paper]]
+
+
 # -- addresses on the printed page ------------------------------------------------------------
 
 ADDRESS_EMS = 16.0
