@@ -53,6 +53,7 @@ KINDS = (
     "pending-of-member-who-left",
     "no-group-name",
     "bad-paper",
+    "bad-english",
 )
 """Every kind of finding; a record's findings are listed in this order."""
 
@@ -319,12 +320,21 @@ def examine(store: Store, letters_dir: Path, today: dt.date | None = None) -> li
 
     # -- officials ------------------------------------------------------------------------------
     written_to = {official["id"] for _, official, _ in due}
+    # Settings another program wrote, read through the check `group set` makes: a paper
+    # refuses every PDF, an English that is not one leaves English dates American.
+    for key, severity, fix in (
+        ("paper", ERROR, "importune group set --paper a4 (or letter)"),
+        ("english", WARNING, "importune group set --english en-GB (or another English)"),
+    ):
+        if not _blank(group.get(key)):
+            try:
+                records.check_group({key: str(group[key])})
+            except InvalidInput as error:
+                add(severity, f"bad-{key}", "settings", "group", key, f"the group's {error}", fix)
     try:
         paper = records.group_paper(group)
-    except InvalidInput as error:  # written by another program: PDFs would be refused
+    except InvalidInput:  # named just above
         paper = "a4"
-        add(ERROR, "bad-paper", "settings", "group", "paper", str(error),
-            "importune group set --paper a4 (or letter)")  # fmt: skip
     for official in sorted(officials.values(), key=lambda o: o["slug"]):
         slug = official["slug"]
         if _blank(official["address"]):

@@ -375,6 +375,14 @@ def test_an_english_that_is_not_english_is_refused_and_one_another_program_wrote
         conn.execute("INSERT INTO settings (key, value) VALUES ('group.english', 'fr_FR')")
     ok("generate-letters")
     assert "on October 23, 2001" in read("yusuf-dzhumaev/ambassador--anna-schmidt.txt")
+    # check says so: the letters are written, with American dates.
+    found = [f for f in json.loads(ok("check", "--json").stdout) if f["kind"] == "bad-english"]
+    assert found == [{
+        "severity": "warning", "kind": "bad-english", "table": "settings", "record": "group",
+        "field": "english", "message": "the group's english 'fr_FR': use an English locale, "
+        "such as en-US (November 29, 2026) or en-GB (29 November 2026)",
+        "fix": "importune group set --english en-GB (or another English)",
+    }]  # fmt: skip
 
 
 @pytest.mark.usefixtures("campaign")
