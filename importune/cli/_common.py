@@ -6,7 +6,6 @@ prints its one line to stderr and exits 1 (Typer 0.26+ would print a traceback
 for a ``click.ClickException``).
 """
 
-from __future__ import annotations
 
 import json
 import sqlite3
@@ -99,7 +98,7 @@ def settings(ctx: typer.Context) -> Settings:
 
 
 @contextmanager
-def workspace(ctx: typer.Context) -> Iterator[Store]:
+def workspace(ctx: typer.Context) -> Iterator["Store"]:
     """Open (and migrate) the workspace's database for one command."""
     from importune.store import open_store
 
@@ -117,7 +116,7 @@ def print_json(data: Any) -> None:
     sys.stdout.write(json.dumps(data, ensure_ascii=False, indent=2, default=str) + "\n")
 
 
-def console(**options: Any) -> Console:
+def console(**options: Any) -> "Console":
     """A rich console for stdout: the terminal's width, or unbounded when piped.
 
     Piped into a file, ``grep`` or a mail, a table keeps one record a line

@@ -6,7 +6,6 @@ in :mod:`importune.cli.report`, beside the tally it reads). The work is done by
 happened, with the next step.
 """
 
-from __future__ import annotations
 
 from typing import TYPE_CHECKING, Annotated
 
@@ -62,7 +61,7 @@ def release(
     say_released(done)
 
 
-def say_released(done: Release) -> None:
+def say_released(done: "Release") -> None:
     """What a release did, and what the group does next (also after ``case edit``)."""
     slug = done.case["slug"]
     after = f", after {done.days:,} days in detention" if done.days is not None else ""
@@ -72,7 +71,7 @@ def say_released(done: Release) -> None:
     say(f"      importune generate-letters --case {slug} --template thanks  (thank the officials)")
 
 
-def say_undone(slug: str, undone: Undo) -> None:
+def say_undone(slug: str, undone: "Undo") -> None:
     """What undoing a release did (``case edit CASE --status detained``)."""
     letters = undone.letters
     say(f"Release of {undone.released_on or 'an unknown day'} undone: "
@@ -81,13 +80,13 @@ def say_undone(slug: str, undone: Undo) -> None:
     say(f"Letters go on: importune letters list --case {slug}")
 
 
-def say_died(slug: str, letters: Letters) -> None:
+def say_died(slug: str, letters: "Letters") -> None:
     """What marking a case deceased did to its letters (``case edit CASE --status deceased``)."""
     say(_letters_withdrawn(letters, "not yet sent, never to be printed"))
     say(f"A mistake? importune case edit {slug} --status detained  (the letters come back)")
 
 
-def say_restored(letters: Letters) -> None:
+def say_restored(letters: "Letters") -> None:
     """The letters pending again after an undo (of a release, or of a death recorded by
     mistake), those left as they were, and the thank-you letters withdrawn."""
     if letters.restored_total:
@@ -111,7 +110,7 @@ def by_their_status(counts: dict[str, int]) -> str:
     return ", ".join(f"{n:,} {status}" for status, n in sorted(counts.items()))
 
 
-def say_appeal_removed(letters: Letters) -> None:
+def say_appeal_removed(letters: "Letters") -> None:
     """What stopping an appeal did to its letters (``appeal remove``)."""
     if letters.withdrawn_total or letters.sent:
         say(_letters_withdrawn(letters))
@@ -119,7 +118,7 @@ def say_appeal_removed(letters: Letters) -> None:
         say("print and mark-sent leave them out; adding the appeal again brings them back.")
 
 
-def say_letters_back(letters: Letters) -> None:
+def say_letters_back(letters: "Letters") -> None:
     """The withdrawn letters of appeals added again (``appeal add``, ``import appeals``)."""
     if letters.restored_total:
         by_status = by_their_status(letters.restored)
@@ -130,7 +129,7 @@ def say_letters_back(letters: Letters) -> None:
             "earlier appeal remove.")  # fmt: skip
 
 
-def _letters_withdrawn(letters: Letters, which: str = "not yet sent") -> str:
+def _letters_withdrawn(letters: "Letters", which: str = "not yet sent") -> str:
     if letters.withdrawn_total:
         by_status = by_their_status(letters.withdrawn)
         line = f"Withdrew {count(letters.withdrawn_total, 'letter')} {which} ({by_status})"

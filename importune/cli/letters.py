@@ -1,6 +1,5 @@
 """``generate-letters``, ``letters list`` and ``templates``: the organizer's main job."""
 
-from __future__ import annotations
 
 import sys
 from pathlib import Path

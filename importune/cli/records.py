@@ -1,6 +1,5 @@
 """``case``, ``official``, ``member`` and ``appeal``: keeping the campaign's records."""
 
-from __future__ import annotations
 
 from pathlib import Path
 from typing import Annotated, Any

@@ -6,7 +6,6 @@ announcement, as the group publishes it. The figures and the words come from
 :mod:`importune.report`; this layer only prints.
 """
 
-from __future__ import annotations
 
 import sys
 from pathlib import Path

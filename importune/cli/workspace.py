@@ -1,6 +1,5 @@
 """``init``, ``group``, ``import``, ``export`` and ``db``: the workspace as a whole."""
 
-from __future__ import annotations
 
 import sys
 from pathlib import Path
