@@ -147,6 +147,40 @@ def test_a_letter_file_of_one_page_is_laid_out_once() -> None:
     ]
 
 
+# -- a pile's data in sys.inputs, one letter's as a file -----------------------------------
+
+
+def test_a_pile_handed_in_the_inputs_is_the_pdf_the_letters_file_makes(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A pile's JSON goes to Typst in sys.inputs (typst-py would parse a file of it as
+    markup first); the layout reads it the same, and lays out the same PDF."""
+    letters = [make_letter(), cyrillic_letter(), arabic_letter()]
+    layout = PrintLayout(LETTERS, Extras(envelopes=True))
+    assert len(letters) >= pdf_module.PILE_IN_INPUTS
+    in_inputs = layout.render_many(letters)
+    monkeypatch.setattr(pdf_module, "PILE_IN_INPUTS", len(letters) + 1)
+    assert PrintLayout(LETTERS, Extras(envelopes=True)).render_many(letters) == in_inputs
+
+
+def test_one_letter_after_a_pile_is_laid_out_from_its_own_data() -> None:
+    """One compiler lays out a pile (its data in sys.inputs), then one letter (its data as
+    the file): the letter's page is its own, not the pile's first."""
+    layout = PdfLayout(LETTERS)
+    pile = layout.render_many([cyrillic_letter(), arabic_letter()])
+    assert page_count(pile) == 2
+    alone = layout.render(make_letter())
+    assert page_count(alone) == 1
+    assert text_lines(pdf_pages(alone)[0]) == text_lines(
+        pdf_pages(PdfLayout(LETTERS).render(make_letter()))[0]
+    )
+    assert "UZBEKISTAN" in text_lines(pdf_pages(alone)[0])
+    again = layout.render_many([cyrillic_letter(), arabic_letter()])
+    assert [text_lines(page) for page in pdf_pages(again)] == [
+        text_lines(page) for page in pdf_pages(pile)
+    ]
+
+
 # -- the fonts' cmaps: importune's own are recorded, never read ----------------------------
 
 

@@ -90,6 +90,12 @@ _LEFT_TO_RIGHT = frozenset({"L", "EN", "ES", "ET", "CS", "NSM", "BN", "B", "S", 
 _PLACE = re.compile(r"┌─ (?P<file>\S+):(?P<line>\d+):(?P<column>\d+)")
 # The page tree of a PDF Typst writes: "/Type/Pages/Count 1000/Kids[...]".
 _PAGE_TREE = re.compile(rb"/Type\s*/Pages\s*/Count\s+(\d+)")
+PILE_IN_INPUTS = 2
+"""Letters from which one compile hands its data to the layout in ``sys.inputs.letters``,
+not as the letters file: typst-py parses every file it is handed as Typst markup (45 ms
+for the 1.7 MB of a thousand letters, before Typst can start on them). One letter at a
+time (``generate-letters``) goes as the file: the compiler's inputs stay the same from
+letter to letter, and with them what Typst laid out for the letters before."""
 PAGE_NUMBERS = "page-numbers"
 """The data's switch for page numbers (a layout that has none ignores it)."""
 PAPER_MARK = 'at("paper"'
@@ -341,8 +347,35 @@ class Encoded(NamedTuple):
 
 
 def encode(item: dict[str, Any]) -> Encoded:
-    """A letter's layout data (:meth:`PdfLayout.item`) for :meth:`PdfLayout.render_encoded`."""
-    return Encoded(json.dumps(item, ensure_ascii=False), item["subject"], may_run_on(item))
+    """A letter's layout data (:meth:`PdfLayout.item`) for :meth:`PdfLayout.render_encoded`,
+    its lines as the layout shows them (:func:`shown`)."""
+    return Encoded(json.dumps(shown(item), ensure_ascii=False), item["subject"], may_run_on(item))
+
+
+def shown(item: dict[str, Any]) -> dict[str, Any]:
+    """The layout data with each line of a letter that needs it (``isolate``) made a Unicode
+    isolate (FSI ... PDI): a line that takes its own direction from its first letter, as
+    HTML's dir="auto" does, so that an English address line in an Arabic letter still reads
+    left to right and lines up on the letter's side. Done here, not by the layout: Typst
+    spends a fifth of a second of a thousand letters' single-threaded start on calling the
+    layout's own functions, line by line, before it can lay out a page."""
+    shown = {key: value for key, value in item.items() if key != "isolate"}
+    if not item.get("isolate"):
+        return shown
+    for key in _ONE_LINE:
+        shown[key] = _isolated(item[key])
+    for key in _LINES:
+        shown[key] = [_isolated(line) for line in item[key]]
+    shown["body"] = [[_isolated(line) for line in paragraph] for paragraph in item["body"]]
+    return shown
+
+
+_ONE_LINE = ("date", "subject", "signature")
+_LINES = ("sender", "recipient")
+
+
+def _isolated(line: str) -> str:
+    return f"\u2068{line}\u2069"
 
 
 def page_count(pdf: bytes) -> int | None:
@@ -386,9 +419,9 @@ class PdfLayout:
             )
         self.by_file = "letters-file" in source
         self.numbers_optional = self.by_file and PAGE_NUMBERS in source
-        inputs = {"letters-file": f"/{DATA_FILE}"} if self.by_file else {}
+        self._file_inputs = {"letters-file": f"/{DATA_FILE}"} if self.by_file else {}
         self.compiler = typst.Compiler(
-            str(path), root=str(path.parent), font_paths=fonts, sys_inputs=inputs
+            str(path), root=str(path.parent), font_paths=fonts, sys_inputs=self._file_inputs
         )
         self._checked: tuple[Letter, dict[str, Any]] | None = None
 
@@ -399,8 +432,9 @@ class PdfLayout:
 
     def data(self, letter: Letter) -> dict[str, Any]:
         """The letter as the layout reads it, with the font families to try in order,
-        whether its lines need Unicode isolates (see :data:`_LEFT_TO_RIGHT`) and whether an
-        address may not fit its place (:func:`~importune.formats.common.crowded`)."""
+        whether its lines need Unicode isolates (see :data:`_LEFT_TO_RIGHT`; :func:`shown`
+        adds them) and whether an address may not fit its place
+        (:func:`~importune.formats.common.crowded`)."""
         data = {**layout_data(letter), "fonts": self.fonts}
         text = "".join(_texts(data))
         data["isolate"] = data["dir"] != "ltr" or not (
@@ -482,13 +516,18 @@ class PdfLayout:
         )
         text = f'{head[:-1]}, "letters": [{", ".join(letter.json for letter in letters)}]}}'
         try:
-            if self.by_file:
+            if self.by_file and len(letters) < PILE_IN_INPUTS:
                 files = {_MAIN: _INCLUDE_LAYOUT, DATA_FILE: text.encode("utf-8")}
                 pdf = self.compiler.compile(
-                    input=files, format="pdf", timestamp=timestamp, pdf_tags=self.tags
+                    input=files,
+                    format="pdf",
+                    sys_inputs=self._file_inputs,
+                    timestamp=timestamp,
+                    pdf_tags=self.tags,
                 )
             else:
                 pdf = self.compiler.compile(
+                    input={_MAIN: _INCLUDE_LAYOUT} if self.by_file else None,
                     format="pdf",
                     sys_inputs={"letters": text},
                     timestamp=timestamp,
