@@ -181,6 +181,33 @@ def test_one_letter_after_a_pile_is_laid_out_from_its_own_data() -> None:
     ]
 
 
+class _Recording:
+    """A Typst compiler that records which compiles were given inputs anew."""
+
+    def __init__(self, compiler: Any) -> None:
+        self.compiler = compiler
+        self.inputs_given: list[bool] = []
+
+    def compile(self, **options: Any) -> Any:
+        self.inputs_given.append("sys_inputs" in options)
+        return self.compiler.compile(**options)
+
+
+def test_letter_files_do_not_give_typst_its_inputs_anew_each_letter() -> None:
+    """Inputs given anew make Typst build its library again (a millisecond a letter of
+    generate-letters --format pdf): they are given only when a pile's were given last."""
+    layout = PdfLayout(LETTERS)
+    recording = _Recording(layout.compiler)
+    layout.compiler = recording  # type: ignore[assignment]
+    for letter in (make_letter(), cyrillic_letter(), make_letter()):
+        layout.render(letter)
+    layout.render_many([make_letter(), cyrillic_letter()])
+    layout.render_many([cyrillic_letter(), make_letter()])
+    layout.render(make_letter())
+    layout.render(cyrillic_letter())
+    assert recording.inputs_given == [False, False, False, True, True, True, False]
+
+
 # -- the fonts' cmaps: importune's own are recorded, never read ----------------------------
 
 

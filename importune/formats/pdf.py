@@ -420,6 +420,7 @@ class PdfLayout:
         self.by_file = "letters-file" in source
         self.numbers_optional = self.by_file and PAGE_NUMBERS in source
         self._file_inputs = {"letters-file": f"/{DATA_FILE}"} if self.by_file else {}
+        self._inputs = self._file_inputs  # those the compiler has (see _compile)
         self.compiler = typst.Compiler(
             str(path), root=str(path.parent), font_paths=fonts, sys_inputs=self._file_inputs
         )
@@ -515,24 +516,21 @@ class PdfLayout:
             {"title": title, PAGE_NUMBERS: numbers, "paper": self.paper}, ensure_ascii=False
         )
         text = f'{head[:-1]}, "letters": [{", ".join(letter.json for letter in letters)}]}}'
+        if self.by_file and len(letters) < PILE_IN_INPUTS:
+            files = {_MAIN: _INCLUDE_LAYOUT, DATA_FILE: text.encode("utf-8")}
+            inputs = self._file_inputs
+        else:
+            files = {_MAIN: _INCLUDE_LAYOUT} if self.by_file else None
+            inputs = {"letters": text}
+        # Inputs given to a compile stay for the next; giving them anew costs a millisecond
+        # a letter (Typst's library is built again), so the letters file's are given only
+        # when a pile's were given last.
+        anew = {"sys_inputs": inputs} if inputs is not self._inputs else {}
+        self._inputs = inputs
         try:
-            if self.by_file and len(letters) < PILE_IN_INPUTS:
-                files = {_MAIN: _INCLUDE_LAYOUT, DATA_FILE: text.encode("utf-8")}
-                pdf = self.compiler.compile(
-                    input=files,
-                    format="pdf",
-                    sys_inputs=self._file_inputs,
-                    timestamp=timestamp,
-                    pdf_tags=self.tags,
-                )
-            else:
-                pdf = self.compiler.compile(
-                    input={_MAIN: _INCLUDE_LAYOUT} if self.by_file else None,
-                    format="pdf",
-                    sys_inputs={"letters": text},
-                    timestamp=timestamp,
-                    pdf_tags=self.tags,
-                )
+            pdf = self.compiler.compile(
+                input=files, format="pdf", timestamp=timestamp, pdf_tags=self.tags, **anew
+            )
         except typst.TypstError as error:
             raise ImportuneError(_typst_message(self.path, error)) from None
         assert isinstance(pdf, bytes)
