@@ -4,10 +4,11 @@ Commands parse their options, call the core and print. Heavy libraries (Jinja2,
 Typst, sqlite-utils, babel) are imported inside the commands that need them, so
 ``importune --version`` and ``--help`` start fast.
 
-The command modules do not use ``from __future__ import annotations``: Typer reads every
-command's annotations each run, to build the command line, and strings would be compiled
-and evaluated one by one (70 ms of each command, against 20 ms for annotations Python has
-evaluated once, at import). A name imported only for type checking is written in quotes.
+The command modules do not use ``from __future__ import annotations``: Typer reads the
+annotations of the commands it builds each run (see :func:`lean`), and strings would be
+compiled and evaluated one by one: 10 ms of ``print``'s start, 70 ms of ``--help``,
+against 3 and 20 ms for annotations Python evaluated once, at import. A name imported
+only for type checking is written in quotes.
 """
 
 import gc
