@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import errno
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -784,3 +785,23 @@ def test_the_release_announcement(composer):
     assert "Global Importune sent 1,200 letters of concern" in text
     assert "to 3 officials in Uzbekistan" in text
     assert "None" not in text
+
+
+def test_a_templates_digest_is_the_same_whether_or_not_it_is_parsed(
+    letters: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A template that names no other (its comments aside) is digested without parsing it:
+    the digest is the one a parse gives, and an included template still counts."""
+    import importune.compose as compose_module
+
+    write(letters, "footer.en.txt.j2", "Yours, {{ group.name }}\n")
+    write(letters, "thanks.en.txt.j2", '{# {% include "nothing" %} #}Thank you.\n')
+    write(letters, "note.en.txt.j2", 'A note.\n{%- include "footer.en.txt.j2" %}\n')
+    names = ["concern.en.txt.j2", "concern.ru.txt.j2", "thanks.en.txt.j2", "note.en.txt.j2"]
+    quick = [Composer(letters, GROUP, TODAY).source_digest(name) for name in names]
+    monkeypatch.setattr(compose_module, "_MAY_NAME_A_TEMPLATE", re.compile(""))
+    parsed = [Composer(letters, GROUP, TODAY).source_digest(name) for name in names]
+    assert quick == parsed
+    write(letters, "footer.en.txt.j2", "Yours sincerely, {{ group.name }}\n")
+    assert Composer(letters, GROUP, TODAY).source_digest("note.en.txt.j2") != quick[3]
+    assert Composer(letters, GROUP, TODAY).source_digest("thanks.en.txt.j2") == quick[2]
