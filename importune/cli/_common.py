@@ -6,7 +6,6 @@ prints its one line to stderr and exits 1 (Typer 0.26+ would print a traceback
 for a ``click.ClickException``).
 """
 
-
 import json
 import sqlite3
 import sys

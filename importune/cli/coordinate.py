@@ -6,7 +6,6 @@ in :mod:`importune.cli.report`, beside the tally it reads). The work is done by
 happened, with the next step.
 """
 
-
 from typing import TYPE_CHECKING, Annotated
 
 import typer

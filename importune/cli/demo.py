@@ -1,6 +1,5 @@
 """``demo``: the whole flow on the built-in sample case, with no set-up and no network."""
 
-
 from pathlib import Path
 from typing import Annotated
 

@@ -5,7 +5,6 @@ workspace, call the core, print. ``check`` exits 1 when it finds an error (its
 findings still go to stdout: they are its answer, not a refusal).
 """
 
-
 import sys
 from typing import Annotated
 

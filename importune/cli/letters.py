@@ -1,6 +1,5 @@
 """``generate-letters``, ``letters list`` and ``templates``: the organizer's main job."""
 
-
 import sys
 from pathlib import Path
 from typing import Annotated

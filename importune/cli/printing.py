@@ -1,6 +1,5 @@
 """``print``, ``pack export`` and ``mark-sent``: members print, sign and post their letters."""
 
-
 from pathlib import Path
 from typing import Annotated, Any
 

@@ -1,6 +1,5 @@
 """``case``, ``official``, ``member`` and ``appeal``: keeping the campaign's records."""
 
-
 from pathlib import Path
 from typing import Annotated, Any
 

@@ -6,7 +6,6 @@ announcement, as the group publishes it. The figures and the words come from
 :mod:`importune.report`; this layer only prints.
 """
 
-
 import sys
 from pathlib import Path
 from typing import Annotated

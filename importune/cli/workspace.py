@@ -1,6 +1,5 @@
 """``init``, ``group``, ``import``, ``export`` and ``db``: the workspace as a whole."""
 
-
 import sys
 from pathlib import Path
 from typing import Annotated
