@@ -23,6 +23,7 @@ from printing_helpers import (
     execute,
     ok,
     pdf_pages,
+    placed,
     refused,
     rows,
     snapshot,
@@ -270,6 +271,20 @@ def test_only_letters_with_right_to_left_text_have_their_lines_isolated() -> Non
     assert layout.data(hebrew_name)["isolate"] is True  # one right-to-left line is enough
     arabic_digits = make_letter(body="Dear President,\n\nCase ١٢٣.\n\nAnna Schmidt\n")
     assert layout.data(arabic_digits)["isolate"] is True
+
+
+def test_a_left_to_right_line_of_a_right_to_left_letter_keeps_its_full_stop_at_its_end() -> None:
+    """importune makes each line of such a letter an isolate: an English line of an Arabic
+    letter reads left to right, its full stop last (the letter's own direction, without
+    the isolate, would draw the full stop at the line's left)."""
+    layout = PdfLayout(LETTERS)
+    recipient = ["عبد الفتاح السيسي", "Office of the President, Room 5.", "Cairo 11611", "EGYPT"]
+    letter = arabic_letter(recipient_lines=recipient)
+    item = layout.item(letter)
+    runs = placed(pdf_pages(layout.render_items([item], letter.date))[0])
+    office = [run for run in runs if "Office" in run.text]
+    assert [run.text for run in office] == ["Office of the President, Room 5."]
+    assert not [run for run in runs if run.text == "." and abs(run.y - office[0].y) < 0.5]
 
 
 def test_a_left_to_right_letter_is_the_same_page_without_its_isolates() -> None:
