@@ -153,6 +153,24 @@ def test_an_older_layout_reading_sys_inputs_still_prints(tmp_path: Path) -> None
     assert [page.strip() for page in pages] == ["Anna Schmidt", "Ольга Петрова"]
 
 
+def test_an_older_layout_is_told_which_letters_need_isolates(tmp_path: Path) -> None:
+    """A layout from before importune made the Unicode isolates itself isolates a letter's
+    lines unless its data says ``isolate: false``: told so, it prints a left-to-right
+    letter as it did (and one that has them gets them twice, which shows nothing)."""
+    letters = letters_with_layout(
+        tmp_path,
+        '// reads sys.inputs.letters-file when there is one\n'
+        '#let data = if "letters-file" in sys.inputs { json(sys.inputs.at("letters-file")) }'
+        " else { json(bytes(sys.inputs.letters)) }\n"
+        '#for letter in data.letters [#repr(letter.at("isolate", default: "missing"))'
+        " #pagebreak(weak: true)]\n",
+    )
+    renderer = Renderer(letters, "pdf")
+    pages = pages_of(renderer.render_many([make_letter(), arabic_letter()]))
+    assert [page.strip() for page in pages] == ["false", "true"]
+    assert [page.strip() for page in pages_of(renderer.render(make_letter()))] == ["false"]
+
+
 def test_an_error_in_a_layout_names_its_file_and_line(tmp_path: Path) -> None:
     letters = letters_with_layout(
         tmp_path,

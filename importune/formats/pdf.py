@@ -362,10 +362,13 @@ def shown(item: dict[str, Any]) -> dict[str, Any]:
     HTML's dir="auto" does, so that an English address line in an Arabic letter still reads
     left to right and lines up on the letter's side. Done here, not by the layout: Typst
     records every call to a layout's function, and calling one for each line of a thousand
-    letters cost it 50 ms on one core before it could lay out a page."""
-    shown = {key: value for key, value in item.items() if key != "isolate"}
+    letters cost it 50 ms on one core before it could lay out a page.
+
+    ``isolate`` stays in the data: a workspace's copy of an older layout reads it, and
+    shows a letter without isolates as it did (one with them gets them twice, unseen)."""
     if not item.get("isolate"):
-        return shown
+        return item
+    shown = dict(item)
     for key in _ONE_LINE:
         shown[key] = _isolated(item[key])
     for key in _LINES:
