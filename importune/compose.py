@@ -792,8 +792,6 @@ class Composer:
         return digest
 
     def _source_digest(self, relative: str, seen: tuple[str, ...]) -> str:
-        from jinja2 import meta
-
         sha = hashlib.sha256(relative.encode() + b"\0")
         try:
             source = self.env.loader.get_source(self.env, relative)[0]  # type: ignore[union-attr]
@@ -802,6 +800,8 @@ class Composer:
         sha.update(source.encode("utf-8"))
         if not _MAY_NAME_A_TEMPLATE.search(_JINJA_COMMENT.sub("", source)):
             return sha.hexdigest()  # names none: no need to parse it (25 ms a template)
+        from jinja2 import meta
+
         try:
             referenced = list(meta.find_referenced_templates(self.env.parse(source)))
         except TemplateSyntaxError:
