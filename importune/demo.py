@@ -59,7 +59,8 @@ OFFICIALS = [
     },
 ]
 
-MEMBER = {"name": "Amelia Hart", "address": "14 Elm Street\nSpringfield, IL 62701"}
+# Her country ends her return address: her letter to Tashkent is posted abroad.
+MEMBER = {"name": "Amelia Hart", "address": "14 Elm Street\nSpringfield, IL 62701\nUSA"}
 
 
 @dataclass

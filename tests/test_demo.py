@@ -55,6 +55,8 @@ def check_demo_folder(folder: Path) -> None:
     russian = pdf_text(folder / f"{LETTERS[1]}.pdf")
     assert "Уважаемый Генеральный прокурор!" in russian
     assert "Юсуф Джумаев" in russian and "UZBEKISTAN" in russian
+    # The letter to Tashkent is posted abroad: its return address ends with her country.
+    assert "14 Elm Street\nSpringfield, IL 62701\nUSA\n" in russian
     assert (folder / "letters" / "concern.en.txt.j2").is_file()
 
     listed = ok("--db", str(folder / "importune.db"), "letters", "list", "--json").stdout
