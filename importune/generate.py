@@ -152,6 +152,10 @@ class Outcome:
     letters: list[dict[str, Any]] = field(default_factory=list)
     skipped_why: Counter[str] = field(default_factory=Counter)
     """The letters skipped, counted by kind of reason (:func:`skip_kind`)."""
+    in_english: Counter[tuple[str, str, str]] = field(default_factory=Counter)
+    """The letters written (or, in a dry run, to be) in English because their template
+    has no version in the language asked: counted by (template, language asked, the
+    template file used). ``check`` warns of the appeals; the run says how many letters."""
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -379,6 +383,7 @@ def generate(
                 outcome.unchanged += done.unchanged
                 outcome.skipped += done.skipped
                 outcome.skipped_why.update(done.skipped_why)
+                outcome.in_english.update(done.in_english)
                 if options.collect:
                     outcome.letters.extend(done.entries)
                 run.take(done)
@@ -587,6 +592,8 @@ class _Done:
     superseded: list[int] = field(default_factory=list)
     refreshed: list[tuple[int, str]] = field(default_factory=list)
     skipped_why: Counter[str] = field(default_factory=Counter)
+    in_english: Counter[tuple[str, str, str]] = field(default_factory=Counter)
+    """As :attr:`Outcome.in_english`, for this chunk."""
 
     def add(self, entry: dict[str, Any], collect: bool) -> None:
         state = entry["state"]
@@ -851,6 +858,7 @@ def _merge(done: _Done, slots: list[dict[str, Any] | None], future: Any) -> _Don
     done.unchanged += made.unchanged
     done.skipped += made.skipped
     done.skipped_why.update(made.skipped_why)
+    done.in_english.update(made.in_english)
     done.writes, done.superseded, done.refreshed = made.writes, made.superseded, made.refreshed
     entries = iter(made.entries)
     done.entries = [entry if entry is not None else next(entries) for entry in slots]
@@ -989,6 +997,7 @@ class _Maker:
                 template=template,
                 template_file=template_file,
                 language=language,
+                asked=asked,
                 source=f"{self.setup.run_key}{appeal_sha}",
                 appeal={**appeal, "template": template},
             )
@@ -1025,6 +1034,8 @@ class _Maker:
         self.renderer.check(letter)
         content = self.renderer.render(letter)
         done.generated += 1
+        if known.language != known.asked:
+            done.in_english[(known.template, known.asked, known.template_file)] += 1
         if options.collect:
             done.entries.append({
                 "id": None, "case": known.case_slug, "official": known.official_slug,
@@ -1215,6 +1226,8 @@ class _Maker:
             entry["reason"] = _TAKEN.format(stored, holder["status"])
             return entry
         entry["state"] = "generated"
+        if known.language != known.asked:
+            done.in_english[(known.template, known.asked, known.template_file)] += 1
         if options.dry_run:
             return entry
         if holder is not None:
@@ -1266,6 +1279,7 @@ class _Known:
     template: str
     template_file: str  # the template's path in the letters folder
     language: str
+    asked: str  # the language the letters are asked in (English is used when it has none)
     source: str  # the run's key and the appeal's digest, as source_sha begins
     appeal: dict[str, Any]  # the appeal as its letters are composed (with the template)
 

@@ -646,6 +646,27 @@ def test_an_unknown_record_is_refused_and_nothing_is_written(
 
 
 @pytest.mark.usefixtures("campaign")
+def test_a_run_says_how_many_of_its_letters_are_in_english_for_want_of_a_template() -> None:
+    # Iran's head of the judiciary is written to in Persian, which has no template.
+    note = (
+        "in English, from concern.en.txt.j2: there is no concern.fa.txt.j2 for 'fa', the "
+        "language asked. Add one to write in 'fa'; importune check names the appeals."
+    )
+    dry = ok("generate-letters", "--dry-run").stdout.splitlines()
+    assert dry[0].startswith("Would write 12 letters") and dry[1] == f"3 of them would be {note}"
+    assert ok("generate-letters").stdout.splitlines()[1] == f"3 of them are {note}"
+    assert {r["language"] for r in letter_rows("o.slug = 'mohseni-ejei'")} == {"en"}
+    # Only the letters a run writes are counted: one rewritten, one said; none, nothing.
+    Path("out/narges-mohammadi/mohseni-ejei--mark-konrad.txt").unlink()
+    one = ok("generate-letters").stdout.splitlines()
+    assert one[0].startswith("Wrote 1 letter ") and one[1] == f"It is {note}"
+    assert "English" not in ok("generate-letters").stdout
+    assert "English" not in ok("generate-letters", "--force", "--official", "xi-jinping").stdout
+    # --json prints JSON only.
+    assert generate_json("--force")["generated"] == 12
+
+
+@pytest.mark.usefixtures("campaign")
 def test_a_second_run_rewrites_nothing() -> None:
     ok("generate-letters")
     before, rows_before = files(), letter_rows()

@@ -371,6 +371,32 @@ def test_workers_share_the_runs_objects_out_of_the_collectors_sight(
     assert gc.get_freeze_count() == 0
 
 
+def test_the_letters_in_english_are_counted_across_the_workers(
+    workspace: Path, monkeypatch: pytest.MonkeyPatch, ok: Run
+) -> None:
+    """Each worker counts the letters it writes in English for want of a template in the
+    language asked; the run adds them up: none lost in a chunk, none counted twice."""
+    monkeypatch.setitem(generate.CHUNK, "txt", 2)
+    build(workspace, cases=3, officials=3, members=5)
+    with open_store(workspace / "importune.db") as store, store.atomic():
+        store.conn.execute("UPDATE officials SET language = 'ka' WHERE slug != 'official-1'")
+    make = generate._Maker.make
+
+    def make_and_tell(self: Any, chunk: Any, rows: Any) -> Any:
+        import os
+
+        (workspace / f"worker-{os.getpid()}").touch()
+        return make(self, chunk, rows)
+
+    monkeypatch.setattr(generate._Maker, "make", make_and_tell)
+    lines = ok("generate-letters", "--jobs", "2").stdout.splitlines()
+    assert len(list(workspace.glob("worker-*"))) == 2  # two processes made them
+    assert lines[0].startswith("Wrote 45 letters")
+    assert lines[1].startswith("30 of them are in English, from concern.en.txt.j2: there is "
+                               "no concern.ka.txt.j2 for 'ka'")  # fmt: skip
+    assert len(lines) == 3 and lines[2].startswith("Next:")
+
+
 def test_a_refusal_in_a_worker_leaves_no_file_and_no_row(
     workspace: Path, monkeypatch: pytest.MonkeyPatch, refused: Callable[..., str]
 ) -> None:

@@ -15,7 +15,7 @@ from importune.cli._common import (
     table,
     workspace,
 )
-from importune.wording import count
+from importune.wording import agree, count
 
 letters_app = typer.Typer(help="The letters generated so far.", no_args_is_help=True)
 templates_app = typer.Typer(help="The group's letter templates.", no_args_is_help=True)
@@ -100,6 +100,13 @@ def generate_letters(
         f"{verb} {count(outcome.generated, 'letter')} to {options.out}/; "
         f"{outcome.unchanged:,} unchanged, {outcome.skipped:,} skipped{why}."
     )
+    for (name, asked, used), n in sorted(outcome.in_english.items()):
+        # check warns of these appeals; a run that writes such letters says so too.
+        them = "It" if outcome.generated == 1 else f"{n:,} of them"
+        be = "would be" if dry_run else agree(n, "is", "are")
+        say(f"{them} {be} in English, from {used}: there is no {name}.{asked}.txt.j2 for "
+            f"{asked!r}, the language asked. Add one to write in {asked!r}; importune check "
+            "names the appeals.")
     if outcome.generated and not dry_run:
         if format_ == "eml":
             say("Next: open the .eml files in a mail program and send them, each from its "
