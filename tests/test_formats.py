@@ -14,6 +14,7 @@ import dataclasses
 import datetime as dt
 import email
 import email.policy
+import html
 import io
 import shutil
 from html.parser import HTMLParser
@@ -142,7 +143,7 @@ def pdf_pages(data: bytes) -> list[str]:
 # -- txt -------------------------------------------------------------------------------
 
 
-def test_txt_is_sender_recipient_date_body_in_that_order() -> None:
+def test_txt_is_sender_recipient_date_subject_body_in_that_order() -> None:
     data = Renderer(LETTERS, "txt").render(make_letter())
     assert data.decode("utf-8") == (
         "Anna Schmidt\n12 Linden Street\nBristol BS1 4DJ\nUNITED KINGDOM\n"
@@ -151,6 +152,8 @@ def test_txt_is_sender_recipient_date_body_in_that_order() -> None:
         "Tashkent 100163\nUZBEKISTAN\n"
         "\n"
         "1 March 2002\n"
+        "\n"
+        "Yusuf Dzhumaev, detained in Uzbekistan since 23 October 2001\n"
         "\n"
         "Dear President,\n\n"
         "I am writing to you about the poet Yusuf Dzhumaev.\n"
@@ -206,7 +209,7 @@ def test_md_shows_the_same_letter_as_txt() -> None:
     shown = shown_by_markdown(Renderer(LETTERS, "md").render(letter).decode("utf-8"))
     txt = Renderer(LETTERS, "txt").render(letter).decode("utf-8")
     assert "\n\n".join(shown.paragraphs) + "\n" == txt
-    assert shown.tags == {"p", "br"}
+    assert shown.tags == {"p", "br", "strong"}  # the subject, in bold as printed
 
 
 @pytest.mark.parametrize(
@@ -232,12 +235,19 @@ def test_md_shows_the_same_letter_as_txt() -> None:
 def test_md_prints_names_as_written(name: str) -> None:
     letter = make_letter(
         sender_lines=[name, "12 Linden Street"],
+        subject=f"Please release {name}",
         body=f"Dear President,\n\n{name}\n",
     )
-    shown = shown_by_markdown(Renderer(LETTERS, "md").render(letter).decode("utf-8"))
+    source = Renderer(LETTERS, "md").render(letter).decode("utf-8")
+    shown = shown_by_markdown(source)
     assert shown.paragraphs[0] == f"{name}\n12 Linden Street"
+    assert shown.paragraphs[3] == f"Please release {name}"
     assert shown.paragraphs[-1] == name
-    assert shown.tags == {"p", "br"}
+    assert shown.tags == {"p", "br", "strong"}
+    subject = MarkdownIt("commonmark").enable(["table", "strikethrough"]).render(
+        source.split("\n\n")[3]
+    )
+    assert subject == f"<p><strong>Please release {html.escape(name, quote=False)}</strong></p>\n"
 
 
 # -- html ------------------------------------------------------------------------------

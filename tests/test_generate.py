@@ -285,7 +285,8 @@ def read(path: str) -> str:
 
 
 def blocks(text: str) -> list[str]:
-    """A text letter's blocks: sender, recipient, date, salutation, paragraphs..., signature."""
+    """A text letter's blocks: sender, recipient, date, subject, salutation, paragraphs...,
+    signature."""
     return text.rstrip("\n").split("\n\n")
 
 
@@ -323,8 +324,9 @@ def test_a_russian_letter_has_the_russian_date_address_salutation_and_facts() ->
     path = "yusuf-dzhumaev/prosecutor-general--olga-petrova.txt"
     text = read(path)
     (row,) = letter_rows("l.path = ?", (f"out/{path}",))
-    sender, recipient, date, salutation, *paragraphs, signoff, signature = blocks(text)
+    sender, recipient, date, subject, salutation, *paragraphs, signoff, signature = blocks(text)
 
+    assert subject == "Просьба об освобождении узника совести: Юсуф Джумаев (Узбекистан), UA 123/21"
     assert sender.splitlines() == ["Ольга Петрова", "ul. Lenina 1", "Moscow 101000", "Russia"]
     lines = recipient.splitlines()
     assert lines[0] == "Нигматилла Юлдашев"
@@ -390,8 +392,11 @@ def test_an_english_letter_uses_the_cases_own_template_and_the_officials_salutat
     ok("generate-letters")
     text = read("yusuf-dzhumaev/ambassador--anna-schmidt.txt")
     (row,) = letter_rows("l.path = ?", ("out/yusuf-dzhumaev/ambassador--anna-schmidt.txt",))
-    sender, recipient, date, salutation, *paragraphs, signoff, signature = blocks(text)
+    sender, recipient, date, subject, salutation, *paragraphs, signoff, signature = blocks(text)
 
+    assert subject == (
+        "Please release Yusuf Dzhumaev, prisoner of conscience, Uzbekistan (UA 123/21)"
+    )
     assert sender.splitlines() == ["Anna Schmidt", "Hauptstraße 5", "10115 Berlin", "Germany"]
     assert recipient.splitlines() == [
         "Javlon Vakhabov",
@@ -419,7 +424,8 @@ def test_an_english_letter_uses_the_cases_own_template_and_the_officials_salutat
 def test_letters_about_iran_and_china_name_the_prisoner_and_follow_each_postal_convention() -> None:
     ok("generate-letters")
     iran = read("narges-mohammadi/mohseni-ejei--mark-konrad.txt")
-    sender, recipient, date, salutation, *paragraphs, signoff, signature = blocks(iran)
+    sender, recipient, date, subject, salutation, *paragraphs, signoff, signature = blocks(iran)
+    assert subject == "Please release Narges Mohammadi, prisoner of conscience, Iran"
     assert date == blocks(read("yusuf-dzhumaev/ambassador--mark-konrad.txt"))[2]  # in English
     assert signoff == "Yours respectfully,"
     assert sender.splitlines() == ["Mark Konrad", "12 Elm Street", "Springfield, IL 62701"]
@@ -443,7 +449,7 @@ def test_letters_about_iran_and_china_name_the_prisoner_and_follow_each_postal_c
         "President of the People's Republic of China",
         "CHINA",
     ]
-    assert blocks(china)[3] == "Dear President,"
+    assert blocks(china)[4] == "Dear President,"
 
 
 @pytest.mark.usefixtures("campaign")
@@ -452,7 +458,7 @@ def test_members_get_different_openings_and_each_keeps_their_own() -> None:
     before = files()
 
     def opening(path: str) -> str:
-        return blocks(read(path))[4]
+        return blocks(read(path))[5]
 
     for case, official in APPEALS:
         openings = {m: opening(f"{case}/{official}--{m}.txt") for m in MEMBERS}
@@ -497,10 +503,9 @@ def test_pdf_letters_read_back_as_their_text_letters() -> None:
         assert Path("out", pdf).read_bytes().startswith(b"%PDF-")
         assert len(pypdf.PdfReader(Path("out", pdf)).pages) == 1
         subject = pypdf.PdfReader(Path("out", pdf)).metadata.title
-        # The printed page is the text letter with the subject line under the date.
-        sender, recipient, date, *body = blocks(text)
-        expected = words("\n".join([sender, recipient, date, subject, *body]))
-        assert words(pdf_text(pdf)) == expected
+        # The printed page is the text letter, its subject the PDF's title.
+        assert blocks(text)[3] == subject
+        assert words(pdf_text(pdf)) == words(text)
     assert "Юсуф Джумаев" in pdf_text("yusuf-dzhumaev/prosecutor-general--olga-petrova.pdf")
 
 
@@ -722,6 +727,38 @@ def test_editing_a_template_rewrites_the_letters_it_makes() -> None:
     written = {(e["official"], e["member"]) for e in report["letters"] if e["state"] == "generated"}
     assert written == {("ambassador", m) for m in MEMBERS}
     assert "the poet of Karakul" in read("yusuf-dzhumaev/ambassador--olga-petrova.txt")
+
+
+@pytest.mark.usefixtures("campaign")
+def test_text_letters_laid_out_before_the_subject_line_are_written_again_with_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """An upgrade from the text layout without a subject line (revision 1): the letters
+    it wrote are written again, with the subject; the PDFs, laid out as before, are not."""
+    from importune import formats
+    from importune.formats import txt
+
+    render = txt.render
+
+    def revision_1(letter: Any) -> bytes:  # the subject line taken out again
+        subject = txt.one_line(letter.subject)
+        return render(letter).replace(f"\n\n{subject}\n".encode(), b"\n", 1)
+
+    ok("generate-letters", "--format", "pdf")
+    pdfs = files()
+    with monkeypatch.context() as old:
+        old.setattr(formats, "TEXT_REVISION", 1)
+        old.setattr(txt, "render", revision_1)
+        ok("generate-letters")
+    path = "yusuf-dzhumaev/ambassador--olga-petrova.txt"
+    assert "Uzbekistan (UA 123/21)" not in read(path)
+
+    report = generate_json()
+    assert (report["generated"], report["unchanged"]) == (12, 0)
+    assert blocks(read(path))[3].startswith("Please release Yusuf Dzhumaev")
+    report = generate_json("--format", "pdf")
+    assert (report["generated"], report["unchanged"]) == (0, 12)
+    assert {k: v for k, v in files().items() if k.endswith(".pdf")} == pdfs
 
 
 @pytest.mark.usefixtures("campaign")

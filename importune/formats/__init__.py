@@ -88,16 +88,25 @@ class Renderer:
         return self._render_many(letters)
 
 
+TEXT_REVISION = 2
+"""The revision of the plain text and Markdown layouts, which are importune's own code
+rather than a file: 2 added the subject line under the date. It is part of their
+:func:`source_digest`, so a letter laid out by an earlier revision is written again."""
+
+
 def source_digest(letters_dir: Path, fmt: str) -> str:
     """The sha256 of the files a format lays letters out from, beyond the letter itself:
     the HTML layout; the Typst layout files and the fonts (by path, size and time).
-    Text, Markdown and e-mail have none. A re-run whose layout changed renders again."""
+    Text and Markdown have :data:`TEXT_REVISION`, e-mail nothing. A re-run whose layout
+    changed renders again."""
     import hashlib
     import os
 
     from importune.workspace import default_letters
 
     sha = hashlib.sha256(fmt.encode())
+    if fmt in ("txt", "md"):
+        sha.update(f"\0revision {TEXT_REVISION}".encode())
     folders = [Path(letters_dir), default_letters()]  # by name and content: not where they are
     if fmt == "html":
         files = [folder / "layout.html.j2" for folder in folders]

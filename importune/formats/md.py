@@ -37,12 +37,18 @@ def _block(block_lines: list[str]) -> str:
     return "\\\n".join(escape(line) for line in block_lines)
 
 
+def _strong(text: str) -> str:
+    """The subject in bold, as the printed letter shows it (nothing for none)."""
+    return f"**{text}**" if text else ""
+
+
 def text(letter: Letter) -> str:
     """The letter as Markdown source."""
     blocks = [
         _block(lines(letter.sender_lines)),
         _block(lines(letter.recipient_lines)),
         escape(one_line(letter.date_text)),
+        _strong(escape(one_line(letter.subject))),
         *(_block(paragraph) for paragraph in paragraphs(normalise_lines(letter.body))),
     ]
     return "\n\n".join(block for block in blocks if block) + "\n"
