@@ -997,7 +997,7 @@ class _Maker:
                 template=template,
                 template_file=template_file,
                 language=language,
-                asked=asked,
+                in_english=(template, asked, template_file) if language != asked else None,
                 source=f"{self.setup.run_key}{appeal_sha}",
                 appeal={**appeal, "template": template},
             )
@@ -1034,8 +1034,8 @@ class _Maker:
         self.renderer.check(letter)
         content = self.renderer.render(letter)
         done.generated += 1
-        if known.language != known.asked:
-            done.in_english[(known.template, known.asked, known.template_file)] += 1
+        if known.in_english:
+            done.in_english[known.in_english] += 1
         if options.collect:
             done.entries.append({
                 "id": None, "case": known.case_slug, "official": known.official_slug,
@@ -1226,8 +1226,8 @@ class _Maker:
             entry["reason"] = _TAKEN.format(stored, holder["status"])
             return entry
         entry["state"] = "generated"
-        if known.language != known.asked:
-            done.in_english[(known.template, known.asked, known.template_file)] += 1
+        if known.in_english:
+            done.in_english[known.in_english] += 1
         if options.dry_run:
             return entry
         if holder is not None:
@@ -1279,7 +1279,7 @@ class _Known:
     template: str
     template_file: str  # the template's path in the letters folder
     language: str
-    asked: str  # the language the letters are asked in (English is used when it has none)
+    in_english: tuple[str, str, str] | None  # see Outcome.in_english; None when as asked
     source: str  # the run's key and the appeal's digest, as source_sha begins
     appeal: dict[str, Any]  # the appeal as its letters are composed (with the template)
 
